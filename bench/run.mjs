@@ -1,0 +1,398 @@
+#!/usr/bin/env node
+// `npm run bench`: measures maif against baselines taken in the same run on the same files.
+// See bench/README.md. Environment:
+//   MAIF_BENCH_BYTES        size of the large input (default 1GiB; accepts 64e6, 256MiB, ...)
+//   MAIF_BENCH_SMALL_BYTES  size of the small input used to check that RSS stays flat (default 16MiB)
+//   MAIF_BENCH_RUNS         timed runs per figure; the median is reported (default 3)
+//   MAIF_BENCH_EVENTS       events per events() run (default 1000000)
+//   MAIF_BENCH_DIR          where data files are generated and cached (default $TMPDIR/maif-bench)
+//   MAIF_BENCH_CLI          CLI to run for keygen/pack/verify (default dist/cli.js)
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { generate, parseBytes, GENERATOR_VERSION } from './gen-agent-logs.mjs';
+import { lineBatches, runCommand, stats, tail } from './lib.mjs';
+import * as candidates from './candidates.mjs';
+
+/** @typedef {import('./lib.mjs').Stat} Stat */
+/** @typedef {{ status: 'ok', [k: string]: unknown } | { status: 'skipped' | 'failed', reason: string }} Outcome */
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MiB = 1024 * 1024;
+
+/** @param {string | undefined} v @param {number} dflt */
+const posInt = (v, dflt) => (v && Number(v) > 0 ? Math.floor(Number(v)) : dflt);
+const env = process.env;
+const cfg = {
+  bytes: parseBytes(env.MAIF_BENCH_BYTES || '1GiB'),
+  smallBytes: parseBytes(env.MAIF_BENCH_SMALL_BYTES || '16MiB'),
+  runs: posInt(env.MAIF_BENCH_RUNS, 3),
+  events: posInt(env.MAIF_BENCH_EVENTS, 1_000_000),
+  dir: env.MAIF_BENCH_DIR || join(os.tmpdir(), 'maif-bench'),
+  seed: 1,
+};
+if (cfg.smallBytes >= cfg.bytes) cfg.smallBytes = Math.max(1, Math.floor(cfg.bytes / 8));
+
+const TARGETS = {
+  verifyVsSha256: 1.0, // verify MB/s >= openssl dgst -sha256 MB/s on the container
+  packVsZstd: 0.6, // pack MB/s >= 0.6 x zstd -1 -T1 MB/s on the input
+  eventsPerSec: 400_000,
+  rss: { factor: 1.25, slackMiB: 16 }, // "flat": large-input peak RSS <= small * factor + slack
+};
+
+/** @param {string} msg */
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+/** MB/s with MB = 10^6. @param {number} bytes @param {number} ms */
+const mbps = (bytes, ms) => bytes / ms / 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Machine info and data
+
+/** @param {string} cmd @param {string[]} args */
+function version(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout || r.stderr).trim().split('\n')[0] : null;
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuCount: cpus.length,
+    totalMemGiB: +(os.totalmem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    nodeOpenssl: process.versions.openssl,
+    openssl: version('openssl', ['version']),
+    zstd: version('zstd', ['--version'])?.replace(/^\*+\s*|\s*\*+$/g, '') ?? null,
+    loadAvg1m: +os.loadavg()[0].toFixed(2), // > ~0.5 on this 2-vCPU box means something else is running
+  };
+}
+
+/**
+ * Generates the data file, or reuses it if its sidecar metadata and size match.
+ * @param {number} bytes
+ * @returns {Promise<{ file: string, bytes: number, records: number, reused: boolean }>}
+ */
+async function ensureData(bytes) {
+  mkdirSync(cfg.dir, { recursive: true });
+  const file = join(cfg.dir, `agent-logs-${bytes}-seed${cfg.seed}.jsonl`);
+  const metaFile = `${file}.meta.json`;
+  try {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (meta.generatorVersion === GENERATOR_VERSION && meta.seed === cfg.seed && meta.target === bytes && statSync(file).size === meta.bytes) {
+      return { file, bytes: meta.bytes, records: meta.records, reused: true };
+    }
+  } catch { /* missing or stale: regenerate */ }
+  log(`generating ${file} (${(bytes / MiB).toFixed(0)} MiB) ...`);
+  const t0 = performance.now();
+  const res = await generate(file, { bytes, seed: cfg.seed });
+  log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  writeFileSync(metaFile, JSON.stringify({ generatorVersion: GENERATOR_VERSION, seed: cfg.seed, target: bytes, bytes: res.bytes, records: res.records }));
+  return { file, bytes: res.bytes, records: res.records, reused: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement helpers
+
+/**
+ * Runs `fn` `runs` times; each run returns named numbers (null = not measured). Returns a Stat per name.
+ * @param {string} label
+ * @param {() => Promise<Record<string, number | null | undefined>>} fn
+ * @returns {Promise<Record<string, Stat>>}
+ */
+async function repeat(label, fn) {
+  /** @type {Record<string, number[]>} */
+  const acc = {};
+  for (let i = 0; i < cfg.runs; i++) {
+    const v = await fn();
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' && Number.isFinite(x)) (acc[k] ??= []).push(x);
+    log(`  ${label} run ${i + 1}/${cfg.runs}: ${Object.entries(v).map(([k, x]) => `${k}=${typeof x === 'number' ? +x.toFixed(2) : x}`).join(' ')}`);
+  }
+  return Object.fromEntries(Object.entries(acc).map(([k, xs]) => [k, stats(xs)]));
+}
+
+/**
+ * Runs a candidate step; turns exceptions into a skipped/failed outcome instead of crashing.
+ * @param {string} name
+ * @param {() => Promise<Record<string, unknown>>} fn
+ * @returns {Promise<Outcome>}
+ */
+async function attempt(name, fn) {
+  try {
+    return { status: 'ok', ...(await fn()) };
+  } catch (e) {
+    const err = /** @type {Error & { code?: string }} */ (e);
+    const status = err?.code === 'BENCH_SKIP' ? 'skipped' : 'failed';
+    log(`${name}: ${status}: ${err?.message ?? err}`);
+    return { status, reason: String(err?.message ?? err) };
+  }
+}
+
+/** @param {string} cmd @param {string[]} args */
+async function mustRun(cmd, args, stdout = /** @type {'pipe' | 'devnull'} */ ('pipe')) {
+  const r = await runCommand(cmd, args, { stdout });
+  if (r.code !== 0) throw new Error(`${cmd} exited with ${r.code}: ${tail(r.stderr)}`);
+  return r;
+}
+
+/** @param {string} file @param {number} size */
+async function opensslSha256(file, size) {
+  const r = await mustRun('openssl', ['dgst', '-sha256', file]);
+  return { mbps: mbps(size, r.wallMs) };
+}
+
+/** @param {string} file @param {number} size */
+async function zstd1(file, size) {
+  const r = await mustRun('zstd', ['-1', '-T1', '-q', '-c', file], 'devnull');
+  return { mbps: mbps(size, r.wallMs) };
+}
+
+/** Compressed size from `zstd -1 -T1` (untimed; doubles as the zstd warm-up). @param {string} file */
+function zstdCompressedBytes(file) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('zstd', ['-1', '-T1', '-q', '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let n = 0;
+    child.stdout.on('data', (d) => { n += d.length; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(n) : reject(new Error(`zstd exited with ${code}`))));
+  });
+}
+
+/** Bare JS loop: read, split lines, count; no per-record work. @param {string} file @param {number} size */
+async function jsLoop(file, size) {
+  const t0 = performance.now();
+  let records = 0;
+  for await (const batch of lineBatches(file)) records += batch.length;
+  const ms = performance.now() - t0;
+  return { mbps: mbps(size, ms), recordsPerSec: (records / ms) * 1000, records };
+}
+
+/**
+ * Times one candidate call; uses the candidate's own wallMs when it reports one.
+ * @param {() => Promise<import('./candidates.mjs').CandidateRun>} fn
+ */
+async function timed(fn) {
+  const t0 = performance.now();
+  const r = await fn();
+  return { ...r, wallMs: r.wallMs ?? performance.now() - t0 };
+}
+
+/** @param {number | null | undefined} bytes */
+const toMiB = (bytes) => (bytes == null ? null : bytes / MiB);
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const startedAt = new Date();
+  const machine = machineInfo();
+  log(`${machine.cpuModel} x${machine.cpuCount}, node ${machine.node}, ${machine.openssl}, ${machine.zstd}`);
+  log(`bytes=${cfg.bytes} small=${cfg.smallBytes} runs=${cfg.runs} dir=${cfg.dir}`);
+
+  const large = await ensureData(cfg.bytes);
+  const small = await ensureData(cfg.smallBytes);
+
+  // Baselines (one untimed warm-up each; the warm-ups also pull the files into the page cache).
+  log('baselines ...');
+  const js0 = await jsLoop(large.file, large.bytes);
+  await jsLoop(small.file, small.bytes);
+  const zstdBytes = /** @type {number} */ (await zstdCompressedBytes(large.file));
+  await opensslSha256(large.file, large.bytes);
+  const baselines = {
+    opensslSha256Input: await repeat('openssl dgst -sha256 (input)', () => opensslSha256(large.file, large.bytes)),
+    zstd1Input: await repeat('zstd -1 -T1 (input)', () => zstd1(large.file, large.bytes)),
+    jsLoop: await repeat('JS line loop (input)', () => jsLoop(large.file, large.bytes)),
+  };
+  const data = {
+    file: large.file, bytes: large.bytes, records: js0.records, reused: large.reused,
+    zstd1Ratio: large.bytes / zstdBytes,
+    small: { file: small.file, bytes: small.bytes, reused: small.reused },
+  };
+
+  // Candidates
+  log('candidates ...');
+  const work = mkdtempSync(join(cfg.dir, 'run-'));
+  const keyring = join(work, 'keys');
+  const bigOut = join(work, 'large.maif');
+  const smallOut = join(work, 'small.maif');
+  /** @type {Record<string, Outcome>} */
+  const cand = {};
+  /** @type {Record<string, Stat>} */
+  let opensslContainer = {};
+  try {
+    cand.keygen = await attempt('keygen', async () => ({ run: await candidates.keygen(keyring) }));
+    /** @param {string} what */
+    const blocked = (what) => /** @type {Outcome} */ ({ status: cand.keygen.status, reason: `${what}: keygen ${cand.keygen.status}: ${'reason' in cand.keygen ? cand.keygen.reason : ''}` });
+
+    /**
+     * pack + verify on one input; returns the outcomes.
+     * @param {{ file: string, bytes: number }} input
+     * @param {string} out
+     * @param {string} label
+     */
+    const packAndVerify = async (input, out, label) => {
+      if (cand.keygen.status !== 'ok') return { pack: blocked('pack'), verify: blocked('verify') };
+      const pack = await attempt(`pack (${label})`, async () => {
+        const s = await repeat(`pack (${label})`, async () => {
+          const r = await timed(() => candidates.pack(input.file, out, keyring));
+          return { mbps: mbps(input.bytes, r.wallMs), peakRssMiB: toMiB(r.peakRssBytes), cpuMs: r.cpuMs };
+        });
+        const containerBytes = statSync(out).size;
+        return { ...s, containerBytes, containerRatio: input.bytes / containerBytes };
+      });
+      if (pack.status !== 'ok') return { pack, verify: /** @type {Outcome} */ ({ status: 'skipped', reason: `verify: no container because pack ${pack.status}` }) };
+      const containerBytes = /** @type {number} */ (pack.containerBytes);
+      /** @type {unknown} */
+      let report;
+      const verify = await attempt(`verify (${label})`, async () => {
+        const s = await repeat(`verify (${label})`, async () => {
+          const r = await timed(() => candidates.verify(out, keyring));
+          report = r.detail;
+          return { mbps: mbps(containerBytes, r.wallMs), inputMbps: mbps(input.bytes, r.wallMs), peakRssMiB: toMiB(r.peakRssBytes), cpuMs: r.cpuMs };
+        });
+        return { ...s, report };
+      });
+      return { pack, verify };
+    };
+
+    const big = await packAndVerify(large, bigOut, 'large');
+    cand.packLarge = big.pack;
+    cand.verifyLarge = big.verify;
+    if (big.pack.status === 'ok') {
+      opensslContainer = await repeat('openssl dgst -sha256 (container)', () => opensslSha256(bigOut, /** @type {number} */ (/** @type {any} */ (big.pack).containerBytes)));
+    }
+    rmSync(bigOut, { force: true });
+    const sm = await packAndVerify(small, smallOut, 'small');
+    cand.packSmall = sm.pack;
+    cand.verifySmall = sm.verify;
+
+    cand.events = await attempt('events', async () => {
+      const s = await repeat('events', async () => {
+        const r = await candidates.events(cfg.events);
+        if (!Number.isFinite(r?.eventsPerSec)) throw new Error('events() did not return a finite eventsPerSec');
+        return { eventsPerSec: r.eventsPerSec, overheadBytesPerEvent: r.overheadBytesPerEvent };
+      });
+      return { n: cfg.events, ...s };
+    });
+
+    cand.engine = await attempt('engine', async () =>
+      repeat('engine', async () => {
+        const t0 = performance.now();
+        const r = await candidates.engine(lineBatches(large.file));
+        const ms = performance.now() - t0;
+        const records = (r && r.records) || data.records;
+        return { mbps: mbps(large.bytes, ms), recordsPerSec: (records / ms) * 1000 };
+      }));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  // Ratios and targets
+  /** @param {Outcome} o @param {string} key */
+  const med = (o, key) => (o.status === 'ok' && o[key] ? /** @type {Stat} */ (o[key]).median : null);
+  /** @param {number | null} a @param {number | null | undefined} b */
+  const ratio = (a, b) => (a != null && b ? a / b : null);
+  /** @param {number | null} small @param {number | null} big */
+  const flat = (small, big) => (small == null || big == null ? null : big <= small * TARGETS.rss.factor + TARGETS.rss.slackMiB);
+
+  const packRatio = ratio(med(cand.packLarge, 'mbps'), baselines.zstd1Input.mbps?.median);
+  const verifyRatio = ratio(med(cand.verifyLarge, 'mbps'), opensslContainer.mbps?.median);
+  const eventsPerSec = med(cand.events, 'eventsPerSec');
+  const engineRatio = ratio(med(cand.engine, 'mbps'), baselines.jsLoop.mbps?.median);
+  const rssPack = { small: med(cand.packSmall, 'peakRssMiB'), large: med(cand.packLarge, 'peakRssMiB') };
+  const rssVerify = { small: med(cand.verifySmall, 'peakRssMiB'), large: med(cand.verifyLarge, 'peakRssMiB') };
+  const checks = {
+    verifyVsSha256: { value: verifyRatio, target: TARGETS.verifyVsSha256, pass: verifyRatio == null ? null : verifyRatio >= TARGETS.verifyVsSha256 },
+    packVsZstd: { value: packRatio, target: TARGETS.packVsZstd, pass: packRatio == null ? null : packRatio >= TARGETS.packVsZstd },
+    eventsPerSec: { value: eventsPerSec, target: TARGETS.eventsPerSec, pass: eventsPerSec == null ? null : eventsPerSec >= TARGETS.eventsPerSec },
+    packRssFlat: { ...rssPack, rule: TARGETS.rss, pass: flat(rssPack.small, rssPack.large) },
+    verifyRssFlat: { ...rssVerify, rule: TARGETS.rss, pass: flat(rssVerify.small, rssVerify.large) },
+    engineVsJsLoop: { value: engineRatio, target: null, pass: null },
+  };
+
+  const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, config: cfg, targets: TARGETS, data, baselines: { ...baselines, opensslSha256Container: opensslContainer }, candidates: cand, checks };
+  printTable(result);
+
+  const resultsDir = join(HERE, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const json = JSON.stringify(result, null, 2) + '\n';
+  const stamped = join(resultsDir, `${startedAt.toISOString().replace(/:/g, '-')}.json`);
+  writeFileSync(stamped, json);
+  writeFileSync(join(resultsDir, 'latest.json'), json);
+  log(`wrote ${stamped} and bench/results/latest.json`);
+
+  // Skips and missed targets are reported, not fatal; a candidate that crashed is.
+  if (Object.values(cand).some((o) => o.status === 'failed')) process.exitCode = 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/** @param {number | null | undefined} v @param {number} [digits] */
+function fmt(v, digits = 0) {
+  if (v == null || !Number.isFinite(v)) return '-';
+  return v >= 1e5 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}
+
+/** @param {any} r */
+function printTable(r) {
+  const rows = /** @type {string[][]} */ ([]);
+  const notes = /** @type {string[]} */ ([]);
+  /** @param {Stat | undefined} s */
+  const spread = (s) => (s ? `${s.spreadPct.toFixed(0)}%` : "");
+  /** @param {boolean | null} p @param {Outcome} [o] */
+  const status = (p, o) => (o && o.status !== 'ok' ? o.status.toUpperCase() : p == null ? '' : p ? 'PASS' : 'FAIL');
+  /** @param {Outcome} o */
+  const why = (o) => (o.status === 'ok' ? '' : `${o.status}: ${/** @type {any} */ (o).reason}`);
+
+  const b = r.baselines;
+  rows.push(['BASELINE', 'median', 'spread', '', '', '']);
+  rows.push(['openssl dgst -sha256, input', `${fmt(b.opensslSha256Input.mbps?.median)} MB/s`, spread(b.opensslSha256Input.mbps), '', '', '']);
+  rows.push(['openssl dgst -sha256, container', b.opensslSha256Container.mbps ? `${fmt(b.opensslSha256Container.mbps.median)} MB/s` : '-', spread(b.opensslSha256Container.mbps), '', '', '']);
+  rows.push(['zstd -1 -T1, input', `${fmt(b.zstd1Input.mbps?.median)} MB/s`, spread(b.zstd1Input.mbps), `ratio ${r.data.zstd1Ratio.toFixed(2)}x`, '', '']);
+  rows.push(['JS line loop, input', `${fmt(b.jsLoop.mbps?.median)} MB/s`, spread(b.jsLoop.mbps), `${fmt(b.jsLoop.recordsPerSec?.median)} rec/s`, '', '']);
+  rows.push(['', '', '', '', '', '']);
+  rows.push(['CANDIDATE', 'median', 'spread', 'ratio', 'target', 'status']);
+
+  const c = r.candidates, k = r.checks;
+  /** @param {string} name @param {Outcome} o @param {string} key @param {string} unit @param {string} [ratioCol] @param {string} [target] @param {boolean | null} [pass] */
+  const row = (name, o, key, unit, ratioCol = '', target = '', pass = null) => {
+    if (o.status !== 'ok') {
+      const note = why(o);
+      if (!notes.includes(note)) notes.push(note);
+      return rows.push([name, '-', '', '', target, `${status(null, o)} [${notes.indexOf(note) + 1}]`]);
+    }
+    const s = /** @type {Stat | undefined} */ (o[key]);
+    rows.push([name, s ? `${fmt(s.median, unit === 'MiB' ? 1 : 0)} ${unit}` : '-', spread(s), ratioCol, target, status(pass)]);
+  };
+  /** @param {number | null} v */
+  const x = (v) => (v == null ? '-' : `${v.toFixed(2)}x`);
+  row('pack, input MB/s', c.packLarge, 'mbps', 'MB/s', `${x(k.packVsZstd.value)} zstd-1`, `>=${TARGETS.packVsZstd}x`, k.packVsZstd.pass);
+  row('verify, container MB/s', c.verifyLarge, 'mbps', 'MB/s', `${x(k.verifyVsSha256.value)} sha256`, `>=${TARGETS.verifyVsSha256}x`, k.verifyVsSha256.pass);
+  row('verify, input MB/s (info)', c.verifyLarge, 'inputMbps', 'MB/s');
+  row('events/s', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
+  row('overhead bytes/event', c.events, 'overheadBytesPerEvent', 'B', '', '');
+  row('pack peak RSS, small input', c.packSmall, 'peakRssMiB', 'MiB');
+  row('pack peak RSS, large input', c.packLarge, 'peakRssMiB', 'MiB', '', 'flat', k.packRssFlat.pass);
+  row('verify peak RSS, small input', c.verifySmall, 'peakRssMiB', 'MiB');
+  row('verify peak RSS, large input', c.verifyLarge, 'peakRssMiB', 'MiB', '', 'flat', k.verifyRssFlat.pass);
+  row('engine, in-process MB/s', c.engine, 'mbps', 'MB/s', `${x(k.engineVsJsLoop.value)} JS loop`);
+
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const m = r.machine;
+  console.log(`\nmaif bench  ${r.startedAt}  ${m.cpuModel} x${m.cpuCount}  node ${m.node}  ${m.openssl}  ${m.zstd}  load ${m.loadAvg1m}`);
+  console.log(`input: ${fmt(r.data.bytes)} bytes, ${fmt(r.data.records)} records (small: ${fmt(r.data.small.bytes)} bytes); median of ${r.config.runs} runs; MB = 10^6 bytes\n`);
+  for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd());
+  console.log('');
+  notes.forEach((n, i) => console.log(`[${i + 1}] ${n}`));
+  console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB. Ratios: pack vs zstd -1 on the input, verify vs openssl sha256 on the container.`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});

@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// The maif command line. Exit codes: 0 success, 1 verification or integrity failure, 2 usage or I/O error.
+import { parseArgs } from 'node:util'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { open as fsOpen, readFile } from 'node:fs/promises'
+import { once } from 'node:events'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
+import { generateKeyring, loadKeyring, loadPublicKey, type LocalKeyring } from './core/keyring.js'
+import { SIGNATURE_ALGS, type SignatureAlg } from './core/signing.js'
+import { openContainerWriter } from './core/writer.js'
+import { verifyContainer, type VerifyResult } from './core/verify.js'
+import { recoverContainer } from './core/recover.js'
+import { ContainerReader } from './core/reader.js'
+import { inspectContainer } from './core/inspect.js'
+import { readFiles, type FileFormat, type FileSourceStats } from './sources/file.js'
+import { CODECS, type Codec } from './core/format.js'
+import type { KeyObject } from 'node:crypto'
+
+const USAGE = `usage: maif <command> [options]
+  keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
+  pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
+       [--block-records N] [--checkpoint-blocks N] [--plaintext]
+  inspect FILE [--json]
+  verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json]
+  cat FILE --keyring DIR [--type TYPE] [--seq N] [--jsonl]
+  recover FILE [--dry-run] [--json]`
+
+const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE'])
+
+function usage(msg: string): never {
+  throw new MaifError('MAIF_ERR_USAGE', `${msg}\n${USAGE}`)
+}
+
+type Values = Record<string, string | boolean | Array<string | boolean> | undefined>
+
+function parse(args: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] }
+  } catch (err) {
+    return usage((err as Error).message)
+  }
+}
+
+function intOpt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer`)
+  return n
+}
+
+async function keyringFrom(dir: unknown): Promise<LocalKeyring | undefined> {
+  const d = typeof dir === 'string' ? dir : process.env.MAIF_KEYRING
+  return d ? loadKeyring(d) : undefined
+}
+
+async function writeOut(out: NodeJS.WritableStream, data: Buffer | string): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain')
+}
+
+async function cmdKeygen(args: string[]): Promise<number> {
+  const { values } = parse(args, { out: { type: 'string' }, alg: { type: 'string' }, force: { type: 'boolean' } })
+  if (!values.out) usage('keygen needs --out DIR')
+  const alg = (values.alg ?? 'ecdsa-p256') as SignatureAlg
+  if (!(alg in SIGNATURE_ALGS)) usage(`--alg must be one of ${Object.keys(SIGNATURE_ALGS).join(', ')}`)
+  const r = await generateKeyring(values.out as string, { alg, force: values.force === true })
+  process.stdout.write(`wrote ${r.keyFile} (secret, mode 0600) and ${r.pubFile}\nsigner key id ${r.keyId}\n`)
+  return 0
+}
+
+async function cmdPack(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string', short: 'o' }, keyring: { type: 'string' }, format: { type: 'string' }, codec: { type: 'string' },
+    'block-records': { type: 'string' }, 'checkpoint-blocks': { type: 'string' }, plaintext: { type: 'boolean' },
+  })
+  if (positionals.length === 0) usage('pack needs at least one INPUT file')
+  if (!values.out) usage('pack needs -o OUT.maif')
+  const format = (values.format ?? 'jsonl') as FileFormat
+  if (!['jsonl', 'text', 'binary'].includes(format)) usage('--format must be jsonl, text or binary')
+  const codec = (values.codec ?? 'zstd') as Codec
+  if (!(codec in CODECS)) usage('--codec must be zstd, gzip, brotli or none')
+  const blockRecords = intOpt(values['block-records'], 'block-records')
+  const ckBlocks = intOpt(values['checkpoint-blocks'], 'checkpoint-blocks')
+  const keyring = await keyringFrom(values.keyring)
+  if (!keyring) usage('pack needs --keyring DIR (or MAIF_KEYRING) for its signing key; create one with maif keygen')
+  const out = values.out as string
+  const rejectedPath = `${out}.rejected.jsonl`
+  let rejected: WriteStream | null = null
+  const stats: FileSourceStats = { files: 0, lines: 0, accepted: 0, rejected: 0, bytes: 0 }
+  const w = await openContainerWriter(out, {
+    keyProvider: keyring, signer: keyring.signer, encryption: values.plaintext ? 'none' : 'required', codec,
+    framer: { mode: format === 'binary' ? 'binary' : 'lines', type: format === 'jsonl' ? 'JSON' : format === 'text' ? 'TEXT' : 'BINA', ...(blockRecords ? { blockRecords } : {}) },
+    ...(ckBlocks ? { checkpointEvery: { blocks: ckBlocks } } : {}),
+  })
+  const rejectedWrites: Promise<void>[] = []
+  const onReject = (r: { file: string; line: number; reason: string; code: string; raw: string }): void => {
+    rejected ??= createWriteStream(rejectedPath, { flags: 'a', highWaterMark: 1 << 16 })
+    rejected.write(JSON.stringify(r) + '\n')
+  }
+  const source = Readable.from(readFiles(positionals, { format, onReject }, stats), { objectMode: true, highWaterMark: 4 })
+  const started = Date.now()
+  try {
+    await pipeline([source, ...w.stages, w.sink])
+  } finally {
+    if (rejected !== null) {
+      const r = rejected as WriteStream
+      rejectedWrites.push(new Promise((res) => r.end(res)))
+    }
+    await Promise.all(rejectedWrites)
+  }
+  const c = w.sink.lastCommit!
+  const secs = (Date.now() - started) / 1000
+  process.stdout.write(
+    `packed ${stats.accepted} record(s) from ${stats.files} file(s) into ${out}: ${c.treeSize} boxes committed, ${w.sink.bytesWritten} bytes appended` +
+    ` (${(stats.bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s)\n` +
+    (format === 'binary' ? '' : `lines read ${stats.lines} = packed ${stats.accepted} + rejected ${stats.rejected}\n`) +
+    (stats.rejected ? `rejected lines written to ${rejectedPath}\n` : ''),
+  )
+  return 0
+}
+
+async function pinnedKeys(pubs: unknown, keyring: LocalKeyring | undefined): Promise<KeyObject[]> {
+  const keys: KeyObject[] = []
+  for (const p of (Array.isArray(pubs) ? pubs : []) as string[]) keys.push(await loadPublicKey(p))
+  if (keyring) keys.push(keyring.signer.publicKey)
+  return keys
+}
+
+async function cmdVerify(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' } })
+  if (positionals.length !== 1) usage('verify takes one FILE')
+  const keyring = typeof values.keyring === 'string' ? await loadKeyring(values.keyring) : undefined
+  const pinned = await pinnedKeys(values.pub, keyring)
+  let witness
+  if (typeof values.witness === 'string') {
+    try {
+      const w = JSON.parse(await readFile(values.witness, 'utf8')) as { treeSize: number; root: string }
+      if (!Number.isInteger(w.treeSize) || typeof w.root !== 'string') throw new Error('needs treeSize and root')
+      witness = { treeSize: w.treeSize, root: Buffer.from(w.root, 'base64') }
+    } catch (cause) {
+      throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
+    }
+  }
+  const r: VerifyResult = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}) })
+  if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
+  else {
+    const signer = r.signers.map((s) => `${s.keyId.slice(0, 16)}… (${s.alg}, ${s.pinned ? 'pinned' : 'UNPINNED'})`).join(', ') || 'none'
+    process.stdout.write(
+      `${r.ok ? 'OK' : 'FAILED'} ${positionals[0]}: ${r.blocks} blocks, ${r.records} records, ${r.sessions} sessions, ${r.checkpoints} checkpoints, tree size ${r.treeSize}\n` +
+      `root ${r.root ?? '-'}\nsigner ${signer}${r.decrypted ? '\nevery block decrypted and authenticated' : ''}\n` +
+      r.errors.map((e) => `error ${e.code} at offset ${e.offset ?? '-'} seq ${e.seq ?? '-'}: ${e.message}\n`).join('') +
+      r.warnings.map((w) => `warning: ${w}\n`).join(''),
+    )
+  }
+  return r.ok ? 0 : 1
+}
+
+async function cmdCat(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { keyring: { type: 'string' }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' } })
+  if (positionals.length !== 1) usage('cat takes one FILE')
+  const keyring = await keyringFrom(values.keyring)
+  if (!keyring) usage('cat needs --keyring DIR to decrypt')
+  const out = process.stdout
+  const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
+  if (values.seq !== undefined) {
+    const seq = Number(values.seq)
+    if (!Number.isInteger(seq) || seq < 0) usage('--seq must be a non-negative integer')
+    const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned: [keyring.signer.publicKey] })
+    try {
+      const b = await reader.readBlock(seq)
+      if (wanted(b.type)) await writeOut(out, b.data)
+    } finally {
+      await reader.close()
+    }
+    return 0
+  }
+  const r = await verifyContainer(positionals[0]!, {
+    keyProvider: keyring, pinned: [keyring.signer.publicKey],
+    onBlock: async (b) => { if (wanted(b.type)) await writeOut(out, b.data) },
+  })
+  if (!r.ok) {
+    for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)
+    return 1
+  }
+  return 0
+}
+
+async function cmdInspect(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  if (positionals.length !== 1) usage('inspect takes one FILE')
+  const info = await inspectContainer(positionals[0]!)
+  if (values.json) process.stdout.write(JSON.stringify(info) + '\n')
+  else {
+    const lines = [
+      `container ${info.containerId} (MAIF v${info.formatVersion}), created ${new Date(info.createdMs).toISOString()}, ${info.size} bytes`,
+      `sessions:`,
+      ...info.sessions.map((s) => `  #${s.seq} @${s.offset} ${s.sessionId} ${s.encryption} signer ${s.signerKeyId.slice(0, 16)}… (${s.signerAlg}) by ${s.writer} at ${new Date(s.createdMs).toISOString()}`),
+      `blocks:`,
+      `  ${'seq'.padStart(6)} ${'type'.padEnd(4)} ${'offset'.padStart(12)} ${'size'.padStart(10)} codec   enc  records label`,
+      ...info.blocks.map((b) => `  ${String(b.seq).padStart(6)} ${b.type.padEnd(4)} ${String(b.offset).padStart(12)} ${String(b.size).padStart(10)} ${b.codec.padEnd(7)} ${b.encrypted ? 'yes' : 'no '}  ${String(b.records ?? '-').padStart(7)} ${b.label ?? ''}`),
+      `checkpoints:`,
+      ...info.checkpoints.map((c) => `  @${c.offset} tree ${c.treeSize} root ${c.root} ${new Date(c.timeMs).toISOString()} key ${c.keyId.slice(0, 16)}…`),
+      info.torn ? `torn: ${info.torn}` : `tail ok`,
+    ]
+    process.stdout.write(lines.join('\n') + '\n')
+  }
+  return 0
+}
+
+async function cmdRecover(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } })
+  if (positionals.length !== 1) usage('recover takes one FILE')
+  const r = await recoverContainer(positionals[0]!, { dryRun: values['dry-run'] === true })
+  if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
+  else if (r.droppedBytes === 0) process.stdout.write(`${r.path} is clean: ${r.treeSize} boxes committed, nothing to recover\n`)
+  else {
+    process.stdout.write(
+      `${values['dry-run'] ? 'would cut' : 'cut'} ${r.droppedBytes} bytes (${r.droppedBoxes} uncommitted box(es)) from offset ${r.keptBytes}; ` +
+      `${r.treeSize} committed boxes kept\nreason: ${r.reason}\n${r.logFile ? `recorded in ${r.logFile}\n` : ''}`,
+    )
+  }
+  return 0
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  keygen: cmdKeygen, pack: cmdPack, inspect: cmdInspect, verify: cmdVerify, cat: cmdCat, recover: cmdRecover,
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return cmd === undefined ? 2 : 0
+  }
+  const run = COMMANDS[cmd]
+  try {
+    if (!run) usage(`unknown command '${cmd}'`)
+    return await run(rest)
+  } catch (err) {
+    const e = err instanceof MaifError ? err : wrapError('MAIF_ERR_IO', 'unexpected failure', err)
+    process.stderr.write(`maif ${cmd}: ${e.code}: ${e.message}\n`)
+    return USAGE_CODES.has(e.code) ? 2 : 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

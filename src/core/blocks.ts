@@ -1,0 +1,70 @@
+// The objects that flow between the write-path transforms, in order:
+// records → Block (framer) → CompressedBlock (compressor) → SealedBlock (encryptor)
+// → Box | PendingCheckpoint (hash-chainer) → Box (signer) → bytes on disk (container sink).
+
+/** A logical block (or one segment of one) before compression. */
+export interface Block {
+  kind: 'block'
+  type: string
+  flags: number
+  pub: Record<string, unknown>
+  priv: Record<string, unknown>
+  data: Buffer
+  records: number
+}
+
+export interface CompressedBlock {
+  kind: 'compressed'
+  type: string
+  flags: number
+  pub: Buffer // canonical JSON
+  codec: number
+  plainLen: number
+  body: Buffer
+  records: number
+}
+
+/** A data-box payload ready to frame; `enc` says whether it was encrypted. */
+export interface SealedBlock {
+  kind: 'sealed'
+  type: string
+  flags: number
+  enc: number
+  payload: Buffer[]
+  payloadLen: number
+  records: number
+}
+
+/** A framed box at a known file offset. */
+export interface Box {
+  kind: 'box'
+  type: string
+  seq: number
+  offset: number
+  size: number
+  parts: Buffer[]
+  records: number
+  /** Set on the tail that closes a commit: everything up to treeSize is durable once it is written. */
+  commit?: Commit
+}
+
+export interface Commit {
+  treeSize: number
+  records: number
+  checkpointOffset: number
+  root: Buffer
+}
+
+export interface PendingCheckpoint {
+  kind: 'checkpoint'
+  offset: number
+  seq: number
+  size: number
+  note: Buffer
+  frontier: Buffer[]
+  prevLeaf: Buffer
+  tail: Box
+  commit: Commit
+}
+
+export type ChainOutput = Box | PendingCheckpoint

@@ -1,0 +1,82 @@
+// Every error maif throws is a MaifError with a stable code. Codes are API: never rename one, only add.
+
+export const ErrorCodes = {
+  // usage and options
+  MAIF_ERR_INVALID_OPTION: 'an option passed to a stage or command is invalid',
+  MAIF_ERR_USAGE: 'a command was called with wrong arguments',
+  MAIF_ERR_IO: 'a file or stream operation failed',
+  // format
+  MAIF_ERR_HEADER_CRC: 'a box header checksum does not match',
+  MAIF_ERR_BOX_SIZE: 'a box size is out of bounds',
+  MAIF_ERR_TRUNCATED: 'the container ends in the middle of a box',
+  MAIF_ERR_VERSION: 'a box has an unsupported version or flags',
+  MAIF_ERR_STRUCTURE: 'boxes are not in a valid order',
+  MAIF_ERR_PAYLOAD: 'a box payload is malformed',
+  MAIF_ERR_SEQUENCE: 'a box sequence number is wrong',
+  MAIF_ERR_COUNTER: 'a data box counter is out of order',
+  MAIF_ERR_CHAIN: 'the hash chain is broken',
+  MAIF_ERR_INDEX: 'an index entry does not match the box it names',
+  MAIF_ERR_CHECKPOINT: 'a checkpoint does not match the data before it',
+  MAIF_ERR_SIGNATURE: 'a checkpoint signature is invalid',
+  MAIF_ERR_SIGNER_UNTRUSTED: 'a checkpoint was signed by a key that is not pinned',
+  MAIF_ERR_TAIL: 'a tail box is invalid',
+  MAIF_ERR_TORN: 'the container does not end in a committed tail (run maif recover)',
+  MAIF_ERR_UNCOMMITTED: 'boxes follow the last checkpoint',
+  MAIF_ERR_WITNESS: 'the container does not match a checkpoint recorded earlier',
+  MAIF_ERR_NOT_FOUND: 'the requested block does not exist',
+  // crypto
+  MAIF_ERR_KEY_COMMITMENT: 'the session key does not match its commitment',
+  MAIF_ERR_DECRYPT: 'a block failed authentication',
+  MAIF_ERR_KEY_UNAVAILABLE: 'a key could not be obtained',
+  MAIF_ERR_KEYRING: 'the keyring file is invalid',
+  MAIF_ERR_NONCE_EXHAUSTED: 'the session wrote the maximum number of blocks for one key',
+  MAIF_ERR_ENCRYPTION_REQUIRED: 'a plaintext block reached a stage that requires encryption',
+  MAIF_ERR_CODEC: 'a block could not be decompressed',
+  MAIF_ERR_FIPS: 'FIPS mode was required but is not active, or an algorithm is not approved',
+  // records
+  MAIF_ERR_RECORD: 'a record is malformed',
+  MAIF_ERR_RECORD_TOO_LARGE: 'a record exceeds the maximum size',
+} as const
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+export interface MaifErrorDetails {
+  offset?: number
+  seq?: number
+  cause?: unknown
+}
+
+export class MaifError extends Error {
+  readonly code: ErrorCode
+  readonly offset: number | undefined
+  readonly seq: number | undefined
+
+  constructor(code: ErrorCode, message: string, details: MaifErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = 'MaifError'
+    this.code = code
+    this.offset = details.offset
+    this.seq = details.seq
+  }
+
+  toJSON(): { code: ErrorCode; message: string; offset?: number; seq?: number } {
+    const out: { code: ErrorCode; message: string; offset?: number; seq?: number } = {
+      code: this.code,
+      message: this.message,
+    }
+    if (this.offset !== undefined) out.offset = this.offset
+    if (this.seq !== undefined) out.seq = this.seq
+    return out
+  }
+}
+
+export function isMaifError(err: unknown): err is MaifError {
+  return err instanceof MaifError
+}
+
+/** Wraps a foreign error (fs, zlib, OpenSSL) so callers only ever see MaifError. */
+export function wrapError(code: ErrorCode, message: string, cause: unknown, details: Omit<MaifErrorDetails, 'cause'> = {}): MaifError {
+  if (cause instanceof MaifError) return cause
+  const why = cause instanceof Error ? `: ${cause.message}` : ''
+  return new MaifError(code, message + why, { ...details, cause })
+}

@@ -1,0 +1,64 @@
+// Crash recovery (FORMAT.md §7): keep the longest prefix that ends in a verified checkpoint + tail, cut
+// the rest, and record what was cut. Only bytes that were never committed are dropped.
+import { appendFile, open as fsOpen } from 'node:fs/promises'
+import { MaifError, wrapError } from './errors.js'
+import { ContainerVerifier } from './verify.js'
+import { scanBoxes } from './scanner.js'
+import type { KeyObject } from 'node:crypto'
+
+export interface RecoverResult {
+  path: string
+  size: number
+  keptBytes: number
+  droppedBytes: number
+  droppedBoxes: number
+  treeSize: number
+  reason: string | null
+  logFile: string | null
+}
+
+export async function recoverContainer(path: string, opts: { pinned?: readonly KeyObject[]; dryRun?: boolean } = {}): Promise<RecoverResult> {
+  let fh
+  try {
+    fh = await fsOpen(path, 'r+')
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
+  }
+  try {
+    const size = (await fh.stat()).size
+    const v = new ContainerVerifier(opts.pinned ? { pinned: opts.pinned } : {})
+    let kept = 0
+    let treeSize = 0
+    let boxesAfter = 0
+    let reason: string | null = null
+    try {
+      for await (const b of scanBoxes(fh, size)) {
+        await v.box(b.offset, b.header, b.bytes)
+        boxesAfter++
+        if (b.header.type === 'tail') {
+          kept = b.offset + b.header.size
+          treeSize = b.header.seq
+          boxesAfter = 0
+        }
+      }
+    } catch (err) {
+      if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
+      reason = err instanceof MaifError ? `${err.code}: ${err.message}` : String(err)
+    }
+    if (kept === 0) {
+      throw new MaifError('MAIF_ERR_TORN', `${path} has no committed checkpoint to recover to${reason ? ` (${reason})` : ''}; nothing was changed`)
+    }
+    const result: RecoverResult = { path, size, keptBytes: kept, droppedBytes: size - kept, droppedBoxes: boxesAfter, treeSize, reason, logFile: null }
+    if (kept < size && !opts.dryRun) {
+      result.reason ??= 'uncommitted boxes after the last checkpoint'
+      result.logFile = `${path}.recovery.jsonl`
+      // Record first, then cut: a crash in between leaves a record of a cut that recover will redo.
+      await appendFile(result.logFile, JSON.stringify({ time: new Date().toISOString(), ...result }) + '\n')
+      await fh.truncate(kept)
+      await fh.datasync()
+    }
+    return result
+  } finally {
+    await fh.close()
+  }
+}

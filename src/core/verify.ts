@@ -1,0 +1,307 @@
+// Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
+// against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
+import { open as fsOpen } from 'node:fs/promises'
+import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { MaifError, wrapError, type ErrorCode } from './errors.js'
+import {
+  BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeFileHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload,
+  ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, parseJsonObject, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
+} from './format.js'
+import { CompactTree, leafHash } from './merkle.js'
+import { decodeCheckpoint, decodeNote, noteHash } from './checkpoint.js'
+import { keyIdOf, verifySignature } from './signing.js'
+import { buildAad, checkCommitment, deriveSessionKeys, open as aeadOpen } from './crypto.js'
+import { decompress } from './codec.js'
+import { scanBoxes } from './scanner.js'
+import type { KeyProvider } from './keyring.js'
+
+export interface Witness { treeSize: number; root: Buffer }
+
+export interface VerifyOptions {
+  /** Public keys checkpoints must be signed by. Without any, signatures are checked against the key the
+   * file names, and the result says `pinned: false`: that proves consistency, not who wrote it. */
+  pinned?: readonly KeyObject[]
+  /** Decrypt and authenticate every block with keys from this provider. */
+  keyProvider?: KeyProvider
+  /** A checkpoint recorded earlier (e.g. by a SIEM); the container must extend it. */
+  witness?: Witness
+  /** Called with each decrypted block (seq, type, flags, public and private metadata, data). */
+  onBlock?: (b: OpenedBlock) => void | Promise<void>
+}
+
+export interface OpenedBlock {
+  seq: number
+  offset: number
+  type: string
+  flags: number
+  pub: Record<string, unknown>
+  priv: Record<string, unknown>
+  data: Buffer
+}
+
+export interface VerifyIssue { code: ErrorCode; offset?: number; seq?: number; message: string }
+
+export interface VerifyResult {
+  ok: boolean
+  containerId: string | null
+  blocks: number
+  records: number
+  checkpoints: number
+  sessions: number
+  treeSize: number
+  root: string | null
+  pinned: boolean
+  decrypted: boolean
+  signers: Array<{ keyId: string; alg: string; pinned: boolean }>
+  errors: VerifyIssue[]
+  warnings: string[]
+}
+
+interface SessionState {
+  sessionId: Buffer
+  info: SessionInfo
+  encKey: KeyObject | null
+  counter: number
+}
+
+export class ContainerVerifier {
+  readonly #opts: VerifyOptions
+  readonly #pinned: Map<string, KeyObject>
+  readonly result: VerifyResult
+  #containerId: Buffer | null = null
+  #tree = new CompactTree()
+  #prev: Buffer = ZERO_HASH
+  #session: SessionState | null = null
+  #entries: IndexEntry[] = []
+  #lastIndex: number | null = null
+  #lastCkpt: { offset: number; end: number; treeSize: number; noteHash: Buffer } | null = null
+  #lastBox: { type: string; offset: number; end: number } | null = null
+  #witnessChecked = false
+
+  constructor(opts: VerifyOptions = {}) {
+    this.#opts = opts
+    this.#pinned = new Map((opts.pinned ?? []).map((k) => [keyIdOf(k).toString('hex'), k]))
+    this.result = {
+      ok: false, containerId: null, blocks: 0, records: 0, checkpoints: 0, sessions: 0, treeSize: 0, root: null,
+      pinned: this.#pinned.size > 0, decrypted: opts.keyProvider !== undefined, signers: [], errors: [], warnings: [],
+    }
+  }
+
+  /** Checks one box. `bytes` is the whole box; it is not retained after the call returns. */
+  async box(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+    const seqNow = this.#tree.size
+    const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
+    if (offset === 0 && h.type !== 'fhdr') fail('MAIF_ERR_STRUCTURE', 'the container does not start with a file header')
+    if (offset !== 0 && h.type === 'fhdr') fail('MAIF_ERR_STRUCTURE', `a second file header at offset ${offset}`)
+    if (h.seq !== seqNow) fail('MAIF_ERR_SEQUENCE', `box '${h.type}' at offset ${offset} has seq ${h.seq}, expected ${seqNow}`)
+    if (!h.prev.equals(this.#prev)) fail('MAIF_ERR_CHAIN', `box '${h.type}' #${h.seq} at offset ${offset} does not link to the box before it (moved, dropped or spliced)`)
+    const after = this.#lastBox?.type
+    if (h.type === 'sess' && after !== 'fhdr' && after !== 'tail') fail('MAIF_ERR_STRUCTURE', `a session starts at offset ${offset} without a committed tail before it`)
+    if (h.type !== 'sess' && h.type !== 'fhdr' && (after === 'tail' || after === 'fhdr')) fail('MAIF_ERR_STRUCTURE', `box '${h.type}' at offset ${offset} follows a ${after} instead of a session box`)
+    if (h.type === 'tail' && after !== 'ckpt') fail('MAIF_ERR_STRUCTURE', `a tail at offset ${offset} does not follow a checkpoint`)
+    const payload = bytes.subarray(HEADER_LEN)
+    switch (h.type) {
+      case 'fhdr': {
+        const f = decodeFileHeader(payload, offset)
+        this.#containerId = f.containerId
+        this.result.containerId = f.containerId.toString('hex')
+        break
+      }
+      case 'sess': await this.#sess(offset, payload); break
+      case 'indx': this.#index(offset, payload); break
+      case 'ckpt': this.#checkpoint(offset, h, payload); break
+      case 'tail': this.#tail(offset, h, payload); break
+      default: await this.#data(offset, h, bytes)
+    }
+    if (isLeafType(h.type)) {
+      const leaf = leafHash(bytes)
+      if (h.type !== 'indx') this.#entries.push({ seq: h.seq, offset, size: h.size, type: h.type, version: h.version, flags: h.flags, leaf })
+      this.#tree.push(leaf)
+      this.#prev = leaf
+      this.#checkWitness(offset)
+    }
+    this.#lastBox = { type: h.type, offset, end: offset + h.size }
+  }
+
+  /** Whole-file checks once the last box was read; returns the result with `ok` set. */
+  finish(fileSize: number, fatal?: unknown): VerifyResult {
+    const r = this.result
+    if (fatal !== undefined) {
+      const e = fatal instanceof MaifError ? fatal : wrapError('MAIF_ERR_PAYLOAD', 'the container is malformed', fatal)
+      r.errors.push({ code: e.code, message: e.message, ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.seq === undefined ? {} : { seq: e.seq }) })
+    } else if (this.#lastBox === null) {
+      r.errors.push({ code: 'MAIF_ERR_TRUNCATED', offset: 0, message: 'the container is empty' })
+    } else if (this.#lastBox.type !== 'tail') {
+      const committed = this.#lastCkpt?.treeSize ?? 0
+      r.errors.push({
+        code: this.#tree.size > committed ? 'MAIF_ERR_UNCOMMITTED' : 'MAIF_ERR_TORN', offset: this.#lastBox.end,
+        message: `the container does not end in a committed tail: ${this.#tree.size - committed} box(es) after the last checkpoint (torn write or truncation; 'maif recover' cuts back to the last commit)`,
+      })
+    } else if (this.#lastBox.end !== fileSize) {
+      r.errors.push({ code: 'MAIF_ERR_TAIL', offset: this.#lastBox.end, message: 'bytes follow the last tail' })
+    } else if (this.#opts.witness && !this.#witnessChecked) {
+      r.errors.push({ code: 'MAIF_ERR_WITNESS', message: `the container has ${this.#tree.size} leaves, fewer than the ${this.#opts.witness.treeSize} recorded by the witness (truncated)` })
+    }
+    r.treeSize = this.#lastCkpt?.treeSize ?? 0
+    r.root = this.#lastCkpt ? this.#rootAtCheckpoint : null
+    r.ok = r.errors.length === 0
+    if (!r.pinned) r.warnings.push('no public key was pinned: signatures were checked against the key the file names, which proves consistency, not authorship (pass --pub)')
+    return r
+  }
+
+  #rootAtCheckpoint: string | null = null
+
+  #checkWitness(offset: number): void {
+    const w = this.#opts.witness
+    if (!w || this.#witnessChecked || this.#tree.size !== w.treeSize) return
+    this.#witnessChecked = true
+    const root = this.#tree.root()
+    if (!timingSafeEqual(root, w.root)) throw new MaifError('MAIF_ERR_WITNESS', `the tree of size ${w.treeSize} has a different root than the witness recorded (history was rewritten)`, { offset })
+  }
+
+  async #sess(offset: number, payload: Buffer): Promise<void> {
+    const { sessionId, info } = decodeSession(payload, offset)
+    const st: SessionState = { sessionId, info, encKey: null, counter: 0 }
+    this.result.sessions++
+    if (info.encryption === 'none') this.result.warnings.push(`session ${sessionId.toString('hex')} is recorded as plaintext (written without encryption)`)
+    const provider = this.#opts.keyProvider
+    if (provider && info.encryption === 'aes-256-gcm') {
+      const expected = { container: this.#containerId!.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
+      const ctx = info.context ?? {}
+      if (Object.keys(ctx).length !== 3 || ctx.container !== expected.container || ctx.session !== expected.session || ctx.purpose !== expected.purpose) {
+        throw new MaifError('MAIF_ERR_PAYLOAD', `session at offset ${offset} has an encryption context for another container or session`, { offset })
+      }
+      let dk: Buffer
+      try {
+        dk = await provider.decryptDataKey(Buffer.from(info.wrappedKey!, 'base64'), expected, info.keyId ?? '')
+      } catch (cause) {
+        throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', `cannot unwrap the key of session ${sessionId.toString('hex')}`, cause, { offset })
+      }
+      const keys = deriveSessionKeys(dk, this.#containerId!, sessionId)
+      dk.fill(0)
+      try {
+        checkCommitment(Buffer.from(info.commitment!, 'base64'), keys.commitment)
+      } catch (err) {
+        throw new MaifError('MAIF_ERR_KEY_COMMITMENT', (err as Error).message, { offset, cause: err })
+      }
+      st.encKey = keys.encKey
+    }
+    this.#session = st
+  }
+
+  async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+    const s = this.#session!
+    const payload = bytes.subarray(HEADER_LEN)
+    const d = decodeDataPrefix(payload, payload.length, offset)
+    const where = { offset, seq: h.seq }
+    if (d.counter !== s.counter) throw new MaifError('MAIF_ERR_COUNTER', `block #${h.seq} has session counter ${d.counter}, expected ${s.counter} (reordered or replayed)`, where)
+    s.counter++
+    const wantEnc = s.info.encryption === 'aes-256-gcm' ? ENC_AES_256_GCM : ENC_NONE
+    if (d.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
+    const pubBytes = payload.subarray(DATA_PREFIX_LEN, DATA_PREFIX_LEN + d.pubLen)
+    const pub = parseJsonObject(pubBytes, offset, 'public metadata')
+    this.result.blocks++
+    if (typeof pub.records === 'number') this.result.records += pub.records
+    const body = payload.subarray(DATA_PREFIX_LEN + d.pubLen)
+    let compressed: Buffer | null = null
+    if (d.enc === ENC_NONE) compressed = body
+    else if (s.encKey) {
+      const aad = buildAad({ containerId: this.#containerId!, sessionId: s.sessionId, type: h.type, version: BOX_VERSION, flags: h.flags, prefix: payload.subarray(0, DATA_PREFIX_LEN), pub: pubBytes })
+      compressed = aeadOpen(s.encKey, d.counter, aad, body, where)
+    }
+    if (compressed && (this.#opts.keyProvider || d.enc === ENC_NONE)) {
+      const inner = decompress(d.codec, compressed, d.plainLen, where)
+      const { priv, data } = decodeInner(inner, offset)
+      if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub, priv, data })
+    }
+  }
+
+  #index(offset: number, payload: Buffer): void {
+    const { prevIndex, entries } = decodeIndex(payload, offset)
+    if (prevIndex !== this.#lastIndex) throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} links to ${prevIndex}, expected ${this.#lastIndex}`, { offset })
+    const want = this.#entries
+    if (entries.length !== want.length) throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} lists ${entries.length} boxes, expected ${want.length}`, { offset })
+    for (let i = 0; i < want.length; i++) {
+      const a = entries[i]!
+      const b = want[i]!
+      if (a.seq !== b.seq || a.offset !== b.offset || a.size !== b.size || a.type !== b.type || a.version !== b.version || a.flags !== b.flags || !a.leaf.equals(b.leaf)) {
+        throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} misdescribes box #${b.seq}`, { offset, seq: b.seq })
+      }
+    }
+    this.#entries = []
+    this.#lastIndex = offset
+  }
+
+  #checkpoint(offset: number, h: BoxHeader, payload: Buffer): void {
+    const where = { offset, seq: h.seq }
+    const c = decodeCheckpoint(payload, offset)
+    const n = decodeNote(c.note, offset)
+    const root = this.#tree.root()
+    if (!n.containerId.equals(this.#containerId!)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} names another container`, where)
+    if (n.treeSize !== this.#tree.size) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} commits to ${n.treeSize} boxes, but ${this.#tree.size} precede it`, where)
+    if (!timingSafeEqual(n.root, root)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} commits to a different Merkle root than the boxes before it`, where)
+    let fr: CompactTree
+    try {
+      fr = CompactTree.fromFrontier(n.treeSize, c.frontier)
+    } catch (cause) {
+      throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} has a malformed frontier`, { ...where, cause })
+    }
+    if (!fr.root().equals(root)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} has a frontier that does not match its root`, where)
+    const prevHash = this.#lastCkpt?.noteHash ?? null
+    if ((prevHash === null) !== (n.prevNoteHash === null) || (prevHash && !prevHash.equals(n.prevNoteHash!))) {
+      throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} does not link to the previous checkpoint`, where)
+    }
+    if (n.indexOffset !== this.#lastIndex || this.#lastBox?.type !== 'indx') throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} does not follow its index`, where)
+    const keyId = n.keyId.toString('hex')
+    let key = this.#pinned.get(keyId)
+    const pinned = key !== undefined
+    if (!key) {
+      if (this.#pinned.size > 0) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `checkpoint at offset ${offset} is signed by key ${keyId.slice(0, 16)}…, which is not pinned`, where)
+      const s = this.#session?.info.signer
+      if (!s || s.keyId !== keyId) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `checkpoint at offset ${offset} is signed by key ${keyId.slice(0, 16)}…, which its session does not name`, where)
+      try {
+        key = createPublicKey({ key: Buffer.from(s.publicKey, 'base64'), format: 'der', type: 'spki' })
+      } catch (cause) {
+        throw new MaifError('MAIF_ERR_PAYLOAD', `the session's signer public key is malformed`, { ...where, cause })
+      }
+      if (keyIdOf(key).toString('hex') !== keyId) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `the session's signer key does not hash to ${keyId}`, where)
+    }
+    if (!verifySignature(c.alg, key, c.note, c.sig)) throw new MaifError('MAIF_ERR_SIGNATURE', `checkpoint at offset ${offset} has an invalid ${c.alg} signature`, where)
+    if (!this.result.signers.some((x) => x.keyId === keyId)) this.result.signers.push({ keyId, alg: c.alg, pinned })
+    this.result.checkpoints++
+    this.#lastCkpt = { offset, end: offset + h.size, treeSize: n.treeSize, noteHash: noteHash(c.note) }
+    this.#rootAtCheckpoint = root.toString('base64')
+  }
+
+  #tail(offset: number, h: BoxHeader, payload: Buffer): void {
+    const t = decodeTailPayload(payload, offset)
+    const c = this.#lastCkpt!
+    if (h.size !== TAIL_LEN || t.ckptOffset !== c.offset || c.end !== offset || t.indexOffset !== this.#lastIndex || t.treeSize !== this.#tree.size ||
+        t.endOffset !== offset + TAIL_LEN || !t.containerId.equals(this.#containerId!)) {
+      throw new MaifError('MAIF_ERR_TAIL', `tail at offset ${offset} does not point at the checkpoint and index before it`, { offset, seq: h.seq })
+    }
+  }
+}
+
+/** Verifies a container file end to end. Never throws for a bad container: the result lists the errors. */
+export async function verifyContainer(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  let fh
+  try {
+    fh = await fsOpen(path, 'r')
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
+  }
+  try {
+    const size = (await fh.stat()).size
+    const v = new ContainerVerifier(opts)
+    try {
+      for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
+    } catch (err) {
+      if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
+      return v.finish(size, err)
+    }
+    return v.finish(size)
+  } finally {
+    await fh.close()
+  }
+}

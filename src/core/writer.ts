@@ -1,0 +1,58 @@
+// Composes the write path: framer → compressor → encryptor → hash-chainer → signer → container sink.
+import { pipeline } from 'node:stream/promises'
+import type { Readable, Transform } from 'node:stream'
+import { WriterSession, type SessionOptions } from './session.js'
+import { BlockFramer, type FramerOptions } from '../transforms/framer.js'
+import { Compressor, type CompressorOptions } from '../transforms/compressor.js'
+import { Encryptor } from '../transforms/encryptor.js'
+import { HashChainer, type CheckpointCadence } from '../transforms/hash-chainer.js'
+import { CheckpointSigner } from '../transforms/signer.js'
+import { ContainerSink, type FsyncPolicy } from '../sinks/container.js'
+import type { Commit } from './blocks.js'
+
+export interface ContainerWriterOptions extends SessionOptions {
+  framer?: FramerOptions
+  codec?: CompressorOptions['codec']
+  level?: number
+  checkpointEvery?: CheckpointCadence
+  fsync?: FsyncPolicy
+}
+
+export interface ContainerWriter {
+  session: WriterSession
+  /** The stages in order; pipe records into the first, the last is the sink. */
+  stages: [BlockFramer, Compressor, ...Transform[]]
+  sink: ContainerSink
+}
+
+/** Opens (or creates) a container for append and builds its write path. */
+export async function openContainerWriter(path: string, opts: ContainerWriterOptions): Promise<ContainerWriter> {
+  const session = await WriterSession.open(path, opts)
+  try {
+    const enc: Transform[] = session.encrypted ? [new Encryptor({ session })] : []
+    const sink = new ContainerSink({ session, ...(opts.fsync ? { fsync: opts.fsync } : {}) })
+    return {
+      session,
+      stages: [
+        new BlockFramer(opts.framer),
+        new Compressor({ ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }) }),
+        ...enc,
+        new HashChainer({ session, ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}) }),
+        new CheckpointSigner({ signer: session.signer }),
+      ],
+      sink,
+    }
+  } catch (err) {
+    await session.close()
+    throw err
+  }
+}
+
+/** Writes every record from `source` into the container at `path`; resolves with the final commit. */
+export async function writeContainer(path: string, source: Readable | AsyncIterable<unknown> | Iterable<unknown>, opts: ContainerWriterOptions & { signal?: AbortSignal }): Promise<Commit> {
+  const w = await openContainerWriter(path, opts)
+  const { Readable: R } = await import('node:stream')
+  const src = typeof (source as Readable).pipe === 'function' ? (source as Readable) : R.from(source as Iterable<unknown>, { objectMode: true, highWaterMark: 1024 })
+  await pipeline([src, ...w.stages, w.sink], opts.signal ? { signal: opts.signal } : {})
+  return w.sink.lastCommit!
+}
