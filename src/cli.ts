@@ -16,6 +16,7 @@ import { ContainerReader } from './core/reader.js'
 import { inspectContainer } from './core/inspect.js'
 import { readFiles, type FileFormat, type FileSourceStats } from './sources/file.js'
 import { CODECS, type Codec } from './core/format.js'
+import { WorkerPool } from './core/worker-pool.js'
 import type { KeyObject } from 'node:crypto'
 
 const USAGE = `usage: maif <command> [options]
@@ -88,7 +89,9 @@ async function cmdPack(args: string[]): Promise<number> {
   const rejectedPath = `${out}.rejected.jsonl`
   let rejected: WriteStream | null = null
   const stats: FileSourceStats = { files: 0, lines: 0, accepted: 0, rejected: 0, bytes: 0 }
+  const pool = new WorkerPool()
   const w = await openContainerWriter(out, {
+    pool,
     keyProvider: keyring, signer: keyring.signer, encryption: values.plaintext ? 'none' : 'required', codec,
     framer: { mode: format === 'binary' ? 'binary' : 'lines', type: format === 'jsonl' ? 'JSON' : format === 'text' ? 'TEXT' : 'BINA', ...(blockRecords ? { blockRecords } : {}) },
     ...(ckBlocks ? { checkpointEvery: { blocks: ckBlocks } } : {}),
@@ -98,7 +101,7 @@ async function cmdPack(args: string[]): Promise<number> {
     rejected ??= createWriteStream(rejectedPath, { flags: 'a', highWaterMark: 1 << 16 })
     rejected.write(JSON.stringify(r) + '\n')
   }
-  const source = Readable.from(readFiles(positionals, { format, onReject }, stats), { objectMode: true, highWaterMark: 4 })
+  const source = Readable.from(readFiles(positionals, { format, onReject, pool }, stats), { objectMode: true, highWaterMark: 4 })
   const started = Date.now()
   try {
     await pipeline([source, ...w.stages, w.sink])
@@ -108,6 +111,7 @@ async function cmdPack(args: string[]): Promise<number> {
       rejectedWrites.push(new Promise((res) => r.end(res)))
     }
     await Promise.all(rejectedWrites)
+    await pool.close()
   }
   const c = w.sink.lastCommit!
   const secs = (Date.now() - started) / 1000

@@ -5,13 +5,12 @@ import { open as fsOpen, type FileHandle } from 'node:fs/promises'
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError } from './errors.js'
 import {
-  BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload,
-  ENC_AES_256_GCM, HEADER_LEN, parseJsonObject, TAIL_LEN, type IndexEntry, type SessionInfo,
+  decodeHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload, ENC_AES_256_GCM, HEADER_LEN, TAIL_LEN, type IndexEntry, type SessionInfo,
 } from './format.js'
 import { decodeCheckpoint, decodeNote, type CheckpointNote } from './checkpoint.js'
 import { consistencyProof, inclusionProof, leafHash, rootOf } from './merkle.js'
 import { keyIdOf, verifySignature } from './signing.js'
-import { buildAad, checkCommitment, deriveSessionKeys, open as aeadOpen } from './crypto.js'
+import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
 import { readAt } from './io.js'
 import type { KeyProvider } from './keyring.js'
@@ -124,20 +123,12 @@ export class ContainerReader {
     const bytes = await readAt(this.#fh, e.offset, e.size)
     const h = decodeHeader(bytes, e.offset, e.size)
     if (!leafHash(bytes).equals(e.leaf) || h.seq !== seq) throw new MaifError('MAIF_ERR_INDEX', `block #${seq} does not match its signed index entry`, { offset: e.offset, seq })
-    const payload = bytes.subarray(HEADER_LEN)
-    const d = decodeDataPrefix(payload, payload.length, e.offset)
-    const pubBytes = payload.subarray(DATA_PREFIX_LEN, DATA_PREFIX_LEN + d.pubLen)
-    const pub = parseJsonObject(pubBytes, e.offset, 'public metadata')
-    let compressed = payload.subarray(DATA_PREFIX_LEN + d.pubLen)
+    const d = parseDataBox(e.offset, bytes)
     const where = { offset: e.offset, seq }
-    if (d.enc === ENC_AES_256_GCM) {
-      const s = await this.#sessionFor(seq)
-      if (!s.key) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `block #${seq} is encrypted; a keyring is needed to read it`, where)
-      const aad = buildAad({ containerId: this.containerId, sessionId: s.sessionId, type: h.type, version: BOX_VERSION, flags: h.flags, prefix: payload.subarray(0, DATA_PREFIX_LEN), pub: pubBytes })
-      compressed = aeadOpen(s.key, d.counter, aad, compressed, where)
-    }
-    const { priv, data } = decodeInner(decompress(d.codec, compressed, d.plainLen, where), e.offset)
-    return { seq, offset: e.offset, type: h.type, flags: h.flags, pub, priv, data, counter: d.counter }
+    const s = d.prefix.enc === ENC_AES_256_GCM ? await this.#sessionFor(seq) : null
+    const compressed = s ? openBody(s.key, this.containerId, s.sessionId, h, bytes, d, e.offset) : d.body
+    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), e.offset)
+    return { seq, offset: e.offset, type: h.type, flags: h.flags, pub: d.pub, priv, data, counter: d.prefix.counter }
   }
 
   async #sessionFor(seq: number): Promise<{ sessionId: Buffer; info: SessionInfo; key: KeyObject | null }> {
@@ -154,14 +145,7 @@ export class ContainerReader {
     const { sessionId, info } = decodeSession(bytes.subarray(HEADER_LEN), sess.offset)
     let key: KeyObject | null = null
     const provider = this.#opts.keyProvider
-    if (provider && info.encryption === 'aes-256-gcm') {
-      const ctx = { container: this.containerId.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
-      const dk = await provider.decryptDataKey(Buffer.from(info.wrappedKey!, 'base64'), ctx, info.keyId ?? '')
-      const keys = deriveSessionKeys(dk, this.containerId, sessionId)
-      dk.fill(0)
-      checkCommitment(Buffer.from(info.commitment!, 'base64'), keys.commitment)
-      key = keys.encKey
-    }
+    if (provider && info.encryption === 'aes-256-gcm') key = await unwrapSessionKey(provider, this.containerId, sessionId, info, sess.offset)
     const s = { sessionId, info, key }
     this.#keys.set(sess.seq, s)
     return s

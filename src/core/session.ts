@@ -12,6 +12,7 @@ import { decodeCheckpoint, decodeNote, noteHash } from './checkpoint.js'
 import { CompactTree } from './merkle.js'
 import { deriveSessionKeys } from './crypto.js'
 import { readAt } from './io.js'
+import { sessionContext } from './open-block.js'
 import type { KeyProvider } from './keyring.js'
 import type { Signer } from './signing.js'
 
@@ -121,7 +122,7 @@ export class WriterSession {
       }
       if (encryption === 'required') {
         const provider = opts.keyProvider!
-        const context = { container: containerId.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
+        const context = sessionContext(containerId, sessionId)
         let dk
         try {
           dk = await provider.generateDataKey(context)

@@ -4,13 +4,13 @@ import { open as fsOpen } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError, type ErrorCode } from './errors.js'
 import {
-  BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeFileHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload,
-  ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, parseJsonObject, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
+  decodeFileHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload,
+  ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
 } from './format.js'
 import { CompactTree, leafHash } from './merkle.js'
 import { decodeCheckpoint, decodeNote, noteHash } from './checkpoint.js'
 import { keyIdOf, verifySignature } from './signing.js'
-import { buildAad, checkCommitment, deriveSessionKeys, open as aeadOpen } from './crypto.js'
+import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
 import { scanBoxes } from './scanner.js'
 import type { KeyProvider } from './keyring.js'
@@ -97,7 +97,7 @@ export class ContainerVerifier {
     if (!h.prev.equals(this.#prev)) fail('MAIF_ERR_CHAIN', `box '${h.type}' #${h.seq} at offset ${offset} does not link to the box before it (moved, dropped or spliced)`)
     const after = this.#lastBox?.type
     if (h.type === 'sess' && after !== 'fhdr' && after !== 'tail') fail('MAIF_ERR_STRUCTURE', `a session starts at offset ${offset} without a committed tail before it`)
-    if (h.type !== 'sess' && h.type !== 'fhdr' && (after === 'tail' || after === 'fhdr')) fail('MAIF_ERR_STRUCTURE', `box '${h.type}' at offset ${offset} follows a ${after} instead of a session box`)
+    if (h.type !== 'sess' && after === 'fhdr') fail('MAIF_ERR_STRUCTURE', `box '${h.type}' at offset ${offset} follows the file header instead of a session box`)
     if (h.type === 'tail' && after !== 'ckpt') fail('MAIF_ERR_STRUCTURE', `a tail at offset ${offset} does not follow a checkpoint`)
     const payload = bytes.subarray(HEADER_LEN)
     switch (h.type) {
@@ -161,59 +161,28 @@ export class ContainerVerifier {
 
   async #sess(offset: number, payload: Buffer): Promise<void> {
     const { sessionId, info } = decodeSession(payload, offset)
-    const st: SessionState = { sessionId, info, encKey: null, counter: 0 }
     this.result.sessions++
     if (info.encryption === 'none') this.result.warnings.push(`session ${sessionId.toString('hex')} is recorded as plaintext (written without encryption)`)
     const provider = this.#opts.keyProvider
-    if (provider && info.encryption === 'aes-256-gcm') {
-      const expected = { container: this.#containerId!.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
-      const ctx = info.context ?? {}
-      if (Object.keys(ctx).length !== 3 || ctx.container !== expected.container || ctx.session !== expected.session || ctx.purpose !== expected.purpose) {
-        throw new MaifError('MAIF_ERR_PAYLOAD', `session at offset ${offset} has an encryption context for another container or session`, { offset })
-      }
-      let dk: Buffer
-      try {
-        dk = await provider.decryptDataKey(Buffer.from(info.wrappedKey!, 'base64'), expected, info.keyId ?? '')
-      } catch (cause) {
-        throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', `cannot unwrap the key of session ${sessionId.toString('hex')}`, cause, { offset })
-      }
-      const keys = deriveSessionKeys(dk, this.#containerId!, sessionId)
-      dk.fill(0)
-      try {
-        checkCommitment(Buffer.from(info.commitment!, 'base64'), keys.commitment)
-      } catch (err) {
-        throw new MaifError('MAIF_ERR_KEY_COMMITMENT', (err as Error).message, { offset, cause: err })
-      }
-      st.encKey = keys.encKey
-    }
-    this.#session = st
+    const encKey = provider && info.encryption === 'aes-256-gcm' ? await unwrapSessionKey(provider, this.#containerId!, sessionId, info, offset) : null
+    this.#session = { sessionId, info, encKey, counter: 0 }
   }
 
   async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
     const s = this.#session!
-    const payload = bytes.subarray(HEADER_LEN)
-    const d = decodeDataPrefix(payload, payload.length, offset)
+    const d = parseDataBox(offset, bytes)
     const where = { offset, seq: h.seq }
-    if (d.counter !== s.counter) throw new MaifError('MAIF_ERR_COUNTER', `block #${h.seq} has session counter ${d.counter}, expected ${s.counter} (reordered or replayed)`, where)
+    if (d.prefix.counter !== s.counter) throw new MaifError('MAIF_ERR_COUNTER', `block #${h.seq} has session counter ${d.prefix.counter}, expected ${s.counter} (reordered or replayed)`, where)
     s.counter++
     const wantEnc = s.info.encryption === 'aes-256-gcm' ? ENC_AES_256_GCM : ENC_NONE
-    if (d.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
-    const pubBytes = payload.subarray(DATA_PREFIX_LEN, DATA_PREFIX_LEN + d.pubLen)
-    const pub = parseJsonObject(pubBytes, offset, 'public metadata')
+    if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
     this.result.blocks++
-    if (typeof pub.records === 'number') this.result.records += pub.records
-    const body = payload.subarray(DATA_PREFIX_LEN + d.pubLen)
-    let compressed: Buffer | null = null
-    if (d.enc === ENC_NONE) compressed = body
-    else if (s.encKey) {
-      const aad = buildAad({ containerId: this.#containerId!, sessionId: s.sessionId, type: h.type, version: BOX_VERSION, flags: h.flags, prefix: payload.subarray(0, DATA_PREFIX_LEN), pub: pubBytes })
-      compressed = aeadOpen(s.encKey, d.counter, aad, body, where)
-    }
-    if (compressed && (this.#opts.keyProvider || d.enc === ENC_NONE)) {
-      const inner = decompress(d.codec, compressed, d.plainLen, where)
-      const { priv, data } = decodeInner(inner, offset)
-      if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub, priv, data })
-    }
+    if (typeof d.pub.records === 'number') this.result.records += d.pub.records
+    // Without a key an encrypted block is checked by its leaf hash only; with one, also by its tag.
+    if (d.prefix.enc === ENC_AES_256_GCM && !s.encKey) return
+    const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
+    if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
   }
 
   #index(offset: number, payload: Buffer): void {

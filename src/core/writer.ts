@@ -9,6 +9,7 @@ import { HashChainer, type CheckpointCadence } from '../transforms/hash-chainer.
 import { CheckpointSigner } from '../transforms/signer.js'
 import { ContainerSink, type FsyncPolicy } from '../sinks/container.js'
 import type { Commit } from './blocks.js'
+import type { WorkerPool } from './worker-pool.js'
 
 export interface ContainerWriterOptions extends SessionOptions {
   framer?: FramerOptions
@@ -16,6 +17,8 @@ export interface ContainerWriterOptions extends SessionOptions {
   level?: number
   checkpointEvery?: CheckpointCadence
   fsync?: FsyncPolicy
+  /** Compress on these worker threads (see WorkerPool); the caller closes the pool. */
+  pool?: WorkerPool
 }
 
 export interface ContainerWriter {
@@ -35,7 +38,7 @@ export async function openContainerWriter(path: string, opts: ContainerWriterOpt
       session,
       stages: [
         new BlockFramer(opts.framer),
-        new Compressor({ ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }) }),
+        new Compressor({ ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }), ...(opts.pool ? { pool: opts.pool } : {}) }),
         ...enc,
         new HashChainer({ session, ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}) }),
         new CheckpointSigner({ signer: session.signer }),

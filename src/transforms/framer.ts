@@ -5,7 +5,9 @@ import { MaifError } from '../core/errors.js'
 import { BLOCK_TYPES, FLAG_CONTINUES, isWritableDataType } from '../core/format.js'
 import type { Block } from '../core/blocks.js'
 
-export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord
+export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch
+/** Many line records at once: `data` is the records, each ending with '\n' (what a line source reads). */
+export interface LineBatch { kind: 'lines'; data: Buffer; count: number }
 /** One binary object, or one piece of it: a caller streaming a large file sends pieces with last: false. */
 export interface BinaryRecord { data: Buffer; name?: string; meta?: Record<string, unknown>; last?: boolean }
 
@@ -97,6 +99,7 @@ export class BlockFramer extends Transform {
   }
 
   #addLine(rec: RecordInput): void {
+    if (typeof rec === 'object' && rec !== null && (rec as LineBatch).kind === 'lines' && Buffer.isBuffer((rec as LineBatch).data)) return this.#addBatch(rec as LineBatch)
     let line: Buffer
     if (Buffer.isBuffer(rec)) line = rec
     else if (typeof rec === 'string') line = Buffer.from(rec, 'utf8')
@@ -111,6 +114,39 @@ export class BlockFramer extends Transform {
     this.#bytes += line.length + 1
     this.#records++
     if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes) this.#flushLines()
+  }
+
+  #addBatch(b: LineBatch): void {
+    let data = b.data
+    let count = b.count
+    if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
+    while (count > 0) {
+      if (this.#records === 0) {
+        this.#firstMs = Date.now()
+        if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+      }
+      // Take as many lines as fit the block's record and byte limits (at least one).
+      let take = Math.min(count, this.#maxRecords - this.#records)
+      let end = data.length
+      if (take < count || this.#bytes + data.length > this.#maxBytes) {
+        const room = Math.max(this.#maxBytes - this.#bytes, 1)
+        end = 0
+        let n = 0
+        while (n < take) {
+          const nl = data.indexOf(0x0a, end)
+          if (n > 0 && nl + 1 > room) break
+          end = nl + 1
+          n++
+        }
+        take = n
+      }
+      this.#parts.push(data.subarray(0, end))
+      this.#bytes += end
+      this.#records += take
+      data = data.subarray(end)
+      count -= take
+      if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes || count > 0) this.#flushLines()
+    }
   }
 
   #flushLines(): void {

@@ -1,0 +1,97 @@
+// Worker-thread side of WorkerPool: pure functions over bytes, no shared state.
+import { parentPort } from 'node:worker_threads'
+import { createHash } from 'node:crypto'
+import { openSync, readSync, closeSync } from 'node:fs'
+import { compressParts } from './codec.js'
+import { MaifError, type ErrorCode } from './errors.js'
+import type { Codec } from './format.js'
+
+export type WorkerRequest =
+  | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[] }
+  | { op: 'lines'; data: Uint8Array; validateJson: boolean }
+  | { op: 'leaves'; path: string; boxes: Array<[offset: number, size: number]> }
+
+export interface LineReject { line: number; reason: string; raw: string }
+
+export type WorkerResponse =
+  | { op: 'compress'; body: Uint8Array }
+  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[] }
+  | { op: 'leaves'; leaves: Uint8Array[] }
+  | { op: 'error'; code: ErrorCode; message: string }
+
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+/** Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. */
+export function validateLines(data: Buffer, validateJson: boolean): { valid: Buffer; count: number; lines: number; rejects: LineReject[] } {
+  const rejects: LineReject[] = []
+  const keep: Buffer[] = []
+  let count = 0
+  let lines = 0
+  let start = 0
+  let keptFrom = 0
+  while (start < data.length) {
+    let nl = data.indexOf(0x0a, start)
+    if (nl === -1) nl = data.length
+    lines++
+    const line = data.subarray(start, nl)
+    let reason: string | null = null
+    if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) reason = 'empty line'
+    else if (validateJson) {
+      try {
+        JSON.parse(line.toString('utf8'))
+      } catch (err) {
+        reason = `invalid JSON: ${(err as Error).message}`
+      }
+    }
+    if (reason === null) count++
+    else {
+      // Keep the good run before this line; the bad line is reported, never silently lost.
+      if (start > keptFrom) keep.push(data.subarray(keptFrom, start))
+      keptFrom = nl + 1
+      rejects.push({ line: lines, reason, raw: line.toString('utf8') })
+    }
+    start = nl + 1
+  }
+  if (rejects.length === 0) return { valid: data, count, lines, rejects }
+  if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
+  return { valid: Buffer.concat(keep), count, lines, rejects }
+}
+
+function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
+  const fd = openSync(path, 'r')
+  try {
+    let scratch = Buffer.allocUnsafe(1 << 20)
+    const zero = Buffer.from([0])
+    return boxes.map(([offset, size]) => {
+      const h = createHash('sha256').update(zero)
+      for (let done = 0; done < size;) {
+        const n = readSync(fd, scratch, 0, Math.min(scratch.length, size - done), offset + done)
+        if (n === 0) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends inside the box at ${offset}`, { offset })
+        h.update(scratch.subarray(0, n))
+        done += n
+      }
+      scratch = scratch.length > 1 << 20 ? Buffer.allocUnsafe(1 << 20) : scratch
+      return h.digest()
+    })
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export function handle(req: WorkerRequest): WorkerResponse {
+  switch (req.op) {
+    case 'compress': return { op: 'compress', body: compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }) }
+    case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson) }
+    case 'leaves': return { op: 'leaves', leaves: leaves(req.path, req.boxes) }
+  }
+}
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  let res: WorkerResponse
+  try {
+    res = handle(req)
+  } catch (err) {
+    res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
+  }
+  parentPort!.postMessage(res)
+})
