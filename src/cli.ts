@@ -146,7 +146,13 @@ async function cmdVerify(args: string[]): Promise<number> {
       throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
     }
   }
-  const r: VerifyResult = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}) })
+  const pool = keyring ? undefined : new WorkerPool()
+  let r: VerifyResult
+  try {
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}) })
+  } finally {
+    await pool?.close()
+  }
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
   else {
     const signer = r.signers.map((s) => `${s.keyId.slice(0, 16)}… (${s.alg}, ${s.pinned ? 'pinned' : 'UNPINNED'})`).join(', ') || 'none'
@@ -249,3 +255,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2))
+// For memory tests and benchmarks: the peak RSS of this process, on stderr, when asked.
+if (process.env.MAIF_PRINT_MAXRSS) process.stderr.write(`maif: maxrss_kib=${process.resourceUsage().maxRSS}\n`)

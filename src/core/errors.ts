@@ -36,6 +36,9 @@ export const ErrorCodes = {
   // records
   MAIF_ERR_RECORD: 'a record is malformed',
   MAIF_ERR_RECORD_TOO_LARGE: 'a record exceeds the maximum size',
+  // pipeline definitions
+  MAIF_ERR_PIPELINE_DEF: 'a pipeline definition is invalid',
+  MAIF_ERR_ENV: 'an environment variable referenced by a pipeline definition is missing or malformed',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes

@@ -41,9 +41,11 @@ export interface ParsedDataBox {
   body: Buffer
 }
 
-export function parseDataBox(offset: number, bytes: Buffer): ParsedDataBox {
+/** `boxSize` may exceed `bytes.length` when only the head of the box was read (key-less verification). */
+export function parseDataBox(offset: number, bytes: Buffer, boxSize = bytes.length): ParsedDataBox {
   const payload = bytes.subarray(HEADER_LEN)
-  const prefix = decodeDataPrefix(payload, payload.length, offset)
+  const prefix = decodeDataPrefix(payload, boxSize - HEADER_LEN, offset)
+  if (payload.length < DATA_PREFIX_LEN + prefix.pubLen) throw new MaifError('MAIF_ERR_PAYLOAD', `data box at offset ${offset} was not read far enough`, { offset })
   const pubBytes = payload.subarray(DATA_PREFIX_LEN, DATA_PREFIX_LEN + prefix.pubLen)
   return { prefix, pubBytes, pub: parseJsonObject(pubBytes, offset, 'public metadata'), body: payload.subarray(DATA_PREFIX_LEN + prefix.pubLen) }
 }

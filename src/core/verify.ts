@@ -1,10 +1,10 @@
 // Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
 // against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
-import { open as fsOpen } from 'node:fs/promises'
+import { open as fsOpen, type FileHandle } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError, type ErrorCode } from './errors.js'
 import {
-  decodeFileHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload,
+  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeInner, decodeSession, decodeTailPayload,
   ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
 } from './format.js'
 import { CompactTree, leafHash } from './merkle.js'
@@ -13,6 +13,8 @@ import { keyIdOf, verifySignature } from './signing.js'
 import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
 import { scanBoxes } from './scanner.js'
+import { readAt } from './io.js'
+import { OrderedJobs, type WorkerPool } from './worker-pool.js'
 import type { KeyProvider } from './keyring.js'
 
 export interface Witness { treeSize: number; root: Buffer }
@@ -87,8 +89,11 @@ export class ContainerVerifier {
     }
   }
 
-  /** Checks one box. `bytes` is the whole box; it is not retained after the call returns. */
-  async box(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+  /**
+   * Checks one box. `bytes` is the whole box, or, when `leaf` (its leaf hash, computed elsewhere) is
+   * given, at least its head (header, data prefix and public metadata). Nothing is retained.
+   */
+  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer): Promise<void> {
     const seqNow = this.#tree.size
     const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
     if (offset === 0 && h.type !== 'fhdr') fail('MAIF_ERR_STRUCTURE', 'the container does not start with a file header')
@@ -114,7 +119,7 @@ export class ContainerVerifier {
       default: await this.#data(offset, h, bytes)
     }
     if (isLeafType(h.type)) {
-      const leaf = leafHash(bytes)
+      leaf ??= leafHash(bytes)
       if (h.type !== 'indx') this.#entries.push({ seq: h.seq, offset, size: h.size, type: h.type, version: h.version, flags: h.flags, leaf })
       this.#tree.push(leaf)
       this.#prev = leaf
@@ -170,7 +175,7 @@ export class ContainerVerifier {
 
   async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
     const s = this.#session!
-    const d = parseDataBox(offset, bytes)
+    const d = parseDataBox(offset, bytes, h.size)
     const where = { offset, seq: h.seq }
     if (d.prefix.counter !== s.counter) throw new MaifError('MAIF_ERR_COUNTER', `block #${h.seq} has session counter ${d.prefix.counter}, expected ${s.counter} (reordered or replayed)`, where)
     s.counter++
@@ -178,8 +183,8 @@ export class ContainerVerifier {
     if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
     this.result.blocks++
     if (typeof d.pub.records === 'number') this.result.records += d.pub.records
-    // Without a key an encrypted block is checked by its leaf hash only; with one, also by its tag.
-    if (d.prefix.enc === ENC_AES_256_GCM && !s.encKey) return
+    // Without a key a block is checked by its leaf hash only; with one, also by its tag and codec.
+    if (!s.encKey && (d.prefix.enc === ENC_AES_256_GCM || !this.#opts.onBlock)) return
     const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
     const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
     if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
@@ -252,8 +257,12 @@ export class ContainerVerifier {
   }
 }
 
-/** Verifies a container file end to end. Never throws for a bad container: the result lists the errors. */
-export async function verifyContainer(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+/**
+ * Verifies a container file end to end. Never throws for a bad container: the result lists the errors.
+ * With a worker pool and no decryption, the main thread reads only box heads while the workers hash
+ * the boxes from the file in parallel (both cores); leaves are still checked strictly in order.
+ */
+export async function verifyContainer(path: string, opts: VerifyOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
   let fh
   try {
     fh = await fsOpen(path, 'r')
@@ -264,7 +273,8 @@ export async function verifyContainer(path: string, opts: VerifyOptions = {}): P
     const size = (await fh.stat()).size
     const v = new ContainerVerifier(opts)
     try {
-      for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
+      if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
+      else for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
     } catch (err) {
       if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
       return v.finish(size, err)
@@ -273,4 +283,61 @@ export async function verifyContainer(path: string, opts: VerifyOptions = {}): P
   } finally {
     await fh.close()
   }
+}
+
+const HEAD_READ = 4096
+const BATCH_BYTES = 8 << 20
+
+interface HeadBox { offset: number; header: BoxHeader; bytes: Buffer }
+
+/** Reads each box's head (or the whole box, for small and structural boxes) without reading bodies. */
+async function* scanHeads(fh: FileHandle, size: number): AsyncGenerator<HeadBox> {
+  for (let pos = 0; pos < size;) {
+    const head = await readAt(fh, pos, Math.min(HEAD_READ, size - pos))
+    const header = decodeHeader(head, pos, size - pos)
+    let bytes = head.subarray(0, Math.min(head.length, header.size))
+    if (isStructural(header.type)) {
+      if (header.size > bytes.length) bytes = await readAt(fh, pos, header.size)
+    } else if (header.size > bytes.length && bytes.length >= HEADER_LEN + DATA_PREFIX_LEN) {
+      const need = HEADER_LEN + DATA_PREFIX_LEN + bytes.readUInt32BE(HEADER_LEN + 4)
+      if (need > bytes.length) bytes = await readAt(fh, pos, Math.min(need, header.size))
+    }
+    yield { offset: pos, header, bytes }
+    pos += header.size
+  }
+}
+
+async function verifyParallel(path: string, fh: FileHandle, size: number, v: ContainerVerifier, pool: WorkerPool): Promise<void> {
+  const jobs = new OrderedJobs<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }>(pool.size * 2)
+  const run = async (d: { boxes: HeadBox[]; leaves: Array<Buffer | undefined> } | undefined): Promise<void> => {
+    if (!d) return
+    for (let i = 0; i < d.boxes.length; i++) {
+      const b = d.boxes[i]!
+      await v.box(b.offset, b.header, b.bytes, d.leaves[i])
+    }
+  }
+  const submit = (boxes: HeadBox[]): Promise<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }> => {
+    // Boxes read whole are hashed here; the others by a worker that reads them from the file.
+    const remote = boxes.filter((b) => b.bytes.length < b.header.size).map((b): [number, number] => [b.offset, b.header.size])
+    const local = boxes.map((b) => (b.bytes.length === b.header.size && isLeafType(b.header.type) ? leafHash(b.bytes) : undefined))
+    if (remote.length === 0) return Promise.resolve({ boxes, leaves: local })
+    return pool.run({ op: 'leaves', path, boxes: remote }).then((res) => {
+      if (res.op !== 'leaves') throw new MaifError('MAIF_ERR_IO', 'the hashing worker answered the wrong request')
+      let j = 0
+      return { boxes, leaves: boxes.map((b, i) => (b.bytes.length < b.header.size ? Buffer.from(res.leaves[j++]!) : local[i])) }
+    })
+  }
+  let batch: HeadBox[] = []
+  let batchBytes = 0
+  for await (const b of scanHeads(fh, size)) {
+    batch.push(b)
+    batchBytes += b.header.size
+    if (batchBytes >= BATCH_BYTES) {
+      await run(await jobs.add(submit(batch)))
+      batch = []
+      batchBytes = 0
+    }
+  }
+  if (batch.length) await run(await jobs.add(submit(batch)))
+  while (jobs.size > 0) await run(await jobs.drainOne())
 }
