@@ -6,8 +6,15 @@
 //     `wallMs` and should return `peakRssBytes` when it runs a child process.
 //   - Throw `SkipError` (code BENCH_SKIP) when the candidate cannot run yet (not built, not implemented).
 //     run.mjs reports it as "skipped", never as a number. Any other error is reported as "failed".
-import { existsSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { sfc32 } from './gen-agent-logs.mjs';
 import { runCommand, tail } from './lib.mjs';
 
 // MAIF_BENCH_CLI points the CLI candidates at another build (e.g. an installed maif or a mock).
@@ -68,13 +75,12 @@ export async function pack(input, out, keyringDir) {
 }
 
 /**
- * Verifies the container; the parsed `--json` report (if any) is kept as `detail`.
- * @param {string} container
- * @param {string} keyringDir
+ * Runs `maif verify --json` and keeps the parsed report as `detail`.
+ * @param {string[]} args
  * @returns {Promise<CandidateRun>}
  */
-export async function verify(container, keyringDir) {
-  const r = await cli(['verify', container, '--keyring', keyringDir, '--json']);
+async function verifyJson(args) {
+  const r = await cli(['verify', ...args, '--json']);
   /** @type {unknown} */
   let detail;
   try { detail = JSON.parse(r.stdout); } catch { detail = r.stdout.slice(0, 2000); }
@@ -82,18 +88,159 @@ export async function verify(container, keyringDir) {
 }
 
 /**
- * Appends `n` small audit events through the library API.
- * @param {number} n
- * @returns {Promise<{ eventsPerSec: number, overheadBytesPerEvent: number }>}
+ * Integrity + pinned-signature verify (`--pub DIR/maif.pub`): hashes every box, checks the chain,
+ * the Merkle tree and the checkpoint signatures, decrypts nothing. This is the figure compared with
+ * `openssl dgst -sha256` on the container. The CLI uses worker threads for this mode.
+ * @param {string} container
+ * @param {string} keyringDir
+ * @returns {Promise<CandidateRun>}
  */
-export async function events(n) {
+export async function verify(container, keyringDir) {
+  return verifyJson([container, '--pub', join(keyringDir, 'maif.pub')]);
+}
+
+/**
+ * Full verify (`--keyring DIR`): also decrypts, authenticates and decompresses every block.
+ * @param {string} container
+ * @param {string} keyringDir
+ * @returns {Promise<CandidateRun>}
+ */
+export async function verifyDecrypt(container, keyringDir) {
+  return verifyJson([container, '--keyring', keyringDir]);
+}
+
+/**
+ * `maif cat OUT --keyring DIR --jsonl`, hashing the child's stdout with SHA-256 in this process.
+ * @param {string} container
+ * @param {string} keyringDir
+ * @returns {Promise<CandidateRun & { sha256: string, outBytes: number }>}
+ */
+export async function cat(container, keyringDir) {
+  if (!existsSync(CLI)) throw new SkipError(`${CLI} not found (run \`npm run build\` first)`);
+  const h = createHash('sha256');
+  let outBytes = 0;
+  const onStdout = (/** @type {Buffer} */ d) => { outBytes += d.length; h.update(d); };
+  const r = await runCommand(process.execPath, [CLI, 'cat', container, '--keyring', keyringDir, '--jsonl'], { rss: true, onStdout });
+  if (r.code !== 0) throw new Error(`maif cat exited with code ${r.code}: ${tail(r.stderr)}`);
+  return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs, sha256: h.digest('hex'), outBytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// events(n)
+
+const EVENT_BYTES = 400; // JSON.stringify(event).length, exactly
+const EVENT_POOL = 10_000; // distinct event objects, cycled
+const EVENT_WORDS = ('the agent tool call result step plan read write file test build error retry check value ' +
+  'output parse config module search query token cache index block stream hash chain verify container ' +
+  'append commit patch diff review latency memory worker queue batch event handler timeout request').split(' ');
+const EVENT_TOOLS = ['bash', 'read_file', 'write_file', 'edit_file', 'search', 'grep', 'run_tests', 'fetch_url'];
+
+/** @type {Record<string, unknown>[] | undefined} */
+let eventObjects;
+/** 10,000 distinct agent-like events, each exactly EVENT_BYTES when JSON-stringified. Deterministic. */
+function makeEvents() {
+  if (eventObjects) return eventObjects;
+  const rnd = sfc32(7);
+  const t0 = Date.UTC(2025, 0, 1, 8, 0, 0);
+  eventObjects = [];
+  for (let i = 0; i < EVENT_POOL; i++) {
+    const ev = {
+      ts: new Date(t0 + i * 137).toISOString(),
+      agent: `agent-${String(rnd() % 64).padStart(3, '0')}`,
+      run: `run-${rnd().toString(16).padStart(8, '0')}`,
+      step: i % 500,
+      tool: EVENT_TOOLS[rnd() % EVENT_TOOLS.length],
+      msg: '',
+    };
+    const room = EVENT_BYTES - JSON.stringify(ev).length;
+    let msg = '';
+    while (msg.length < room) msg += (msg ? ' ' : '') + EVENT_WORDS[rnd() % EVENT_WORDS.length];
+    ev.msg = msg.slice(0, room);
+    eventObjects.push(ev);
+  }
+  return eventObjects;
+}
+
+/** @type {Map<number, number>} */
+const zstdSizeByN = new Map();
+/**
+ * Size of `zstd -1 -T1` on the JSONL text of the first n events (what the framer stores), via a temp file.
+ * Computed once per n.
+ * @param {number} n
+ * @param {string} dir
+ */
+async function zstdBytesOfEvents(n, dir) {
+  const cached = zstdSizeByN.get(n);
+  if (cached !== undefined) return cached;
+  const objs = makeEvents();
+  const lines = objs.map((o) => JSON.stringify(o) + '\n');
+  const file = join(dir, `events-${n}.jsonl`);
+  const out = createWriteStream(file, { highWaterMark: 1 << 20 });
+  try {
+    let chunk = '';
+    for (let i = 0; i < n; i++) {
+      chunk += lines[i % lines.length];
+      if (chunk.length >= 1 << 20) {
+        if (!out.write(chunk)) await once(out, 'drain');
+        chunk = '';
+      }
+    }
+    out.end(chunk);
+    await finished(out);
+    let size = 0;
+    const r = await runCommand('zstd', ['-1', '-T1', '-q', '-c', file], { onStdout: (d) => { size += d.length; } });
+    if (r.code !== 0) throw new Error(`zstd exited with ${r.code}: ${tail(r.stderr)}`);
+    zstdSizeByN.set(n, size);
+    return size;
+  } finally {
+    out.destroy();
+    rmSync(file, { force: true });
+  }
+}
+
+/**
+ * Writes n 400-byte JSON events through writeContainer (in process), from a Readable in objectMode.
+ * overheadBytesPerEvent = (container bytes - `zstd -1` bytes of the identical JSONL text) / n.
+ * @param {number} n
+ * @param {string} keyringDir
+ * @param {{ dir: string, pool?: boolean }} opts  dir: scratch directory; pool: compress on a WorkerPool
+ * @returns {Promise<{ eventsPerSec: number, containerBytesPerEvent: number, overheadBytesPerEvent: number, wallMs: number, containerBytes: number, zstdBytes: number }>}
+ */
+export async function events(n, keyringDir, { dir, pool: usePool = false }) {
   if (!existsSync(fileURLToPath(INDEX))) throw new SkipError('dist/index.js not found (run `npm run build` first)');
   const maif = await import(INDEX.href);
-  void maif;
-  void n;
-  // TODO(core): write n events through the event API, time it, and compute
-  // (container bytes - empty-container bytes) / n.
-  throw new SkipError('events(): not implemented yet in bench/candidates.mjs');
+  const kr = await maif.loadKeyring(keyringDir);
+  const objs = makeEvents();
+  const zstdBytes = await zstdBytesOfEvents(n, dir);
+  const out = join(dir, `events-${usePool ? 'pool' : 'inline'}.maif`);
+  rmSync(out, { force: true });
+
+  let i = 0;
+  const src = new Readable({
+    objectMode: true,
+    highWaterMark: 1024,
+    read() {
+      while (i < n) if (!this.push(objs[i++ % objs.length])) return;
+      this.push(null);
+    },
+  });
+  const pool = usePool ? new maif.WorkerPool() : undefined;
+  let wallMs;
+  try {
+    const t0 = performance.now();
+    await maif.writeContainer(out, src, { keyProvider: kr, signer: kr.signer, framer: { blockRecords: 4096 }, ...(pool ? { pool } : {}) });
+    wallMs = performance.now() - t0;
+  } finally {
+    await pool?.close();
+  }
+  const containerBytes = statSync(out).size;
+  rmSync(out, { force: true });
+  return {
+    eventsPerSec: (n / wallMs) * 1000,
+    containerBytesPerEvent: containerBytes / n,
+    overheadBytesPerEvent: (containerBytes - zstdBytes) / n,
+    wallMs, containerBytes, zstdBytes,
+  };
 }
 
 /**

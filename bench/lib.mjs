@@ -4,6 +4,7 @@ import { createReadStream, existsSync, openSync, closeSync, readFileSync, rmSync
 import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
 
 /**
  * @typedef {object} CommandResult
@@ -27,10 +28,12 @@ const gnuTime = (() => {
  * Peak RSS comes from `/usr/bin/time -f %M` when available, else from polling /proc/PID/status VmHWM.
  * @param {string} cmd
  * @param {string[]} args
- * @param {{ stdout?: 'pipe' | 'ignore' | 'devnull', rss?: boolean, cwd?: string }} [opts]
+ * `onStdout`, if given, receives every stdout chunk as a Buffer and nothing is captured (for large outputs).
+ * @param {{ stdout?: 'pipe' | 'ignore' | 'devnull', rss?: boolean, cwd?: string, onStdout?: (chunk: Buffer) => void }} [opts]
  * @returns {Promise<CommandResult>}
  */
-export async function runCommand(cmd, args, { stdout = 'pipe', rss = false, cwd } = {}) {
+export async function runCommand(cmd, args, { stdout = 'pipe', rss = false, cwd, onStdout } = {}) {
+  if (onStdout) stdout = 'pipe';
   const useTime = rss && gnuTime;
   /** @type {string | undefined} */
   let timeDir;
@@ -46,7 +49,8 @@ export async function runCommand(cmd, args, { stdout = 'pipe', rss = false, cwd 
   const stdio = ['ignore', devnull ?? (stdout === 'devnull' ? 'ignore' : stdout), 'pipe'];
   const child = spawn(file, argv, { cwd, stdio });
   let out = '', err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d) => { out += d; });
+  if (onStdout) child.stdout?.on('data', onStdout);
+  else child.stdout?.setEncoding('utf8').on('data', (d) => { out += d; });
   child.stderr?.setEncoding('utf8').on('data', (d) => { err = (err + d).slice(-64 * 1024); });
 
   let polledHwm = 0;
@@ -142,4 +146,15 @@ export function stats(xs) {
 /** Last few lines of a (stderr) string, for error messages. @param {string} s */
 export function tail(s, lines = 5) {
   return s.trim().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * SHA-256 (hex) of a file, streamed.
+ * @param {string} file
+ * @returns {Promise<string>}
+ */
+export async function sha256File(file) {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk);
+  return h.digest('hex');
 }

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { generate, parseBytes, GENERATOR_VERSION } from './gen-agent-logs.mjs';
-import { lineBatches, runCommand, stats, tail } from './lib.mjs';
+import { lineBatches, runCommand, sha256File, stats, tail } from './lib.mjs';
 import * as candidates from './candidates.mjs';
 
 /** @typedef {import('./lib.mjs').Stat} Stat */
@@ -173,7 +173,9 @@ async function jsLoop(file, size) {
 
 /**
  * Times one candidate call; uses the candidate's own wallMs when it reports one.
- * @param {() => Promise<import('./candidates.mjs').CandidateRun>} fn
+ * @template {import('./candidates.mjs').CandidateRun} T
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T & { wallMs: number }>}
  */
 async function timed(fn) {
   const t0 = performance.now();
@@ -229,13 +231,13 @@ async function main() {
     const blocked = (what) => /** @type {Outcome} */ ({ status: cand.keygen.status, reason: `${what}: keygen ${cand.keygen.status}: ${'reason' in cand.keygen ? cand.keygen.reason : ''}` });
 
     /**
-     * pack + verify on one input; returns the outcomes.
+     * pack, verify (--pub), verify --keyring and cat on one input; returns the outcomes.
      * @param {{ file: string, bytes: number }} input
      * @param {string} out
      * @param {string} label
      */
-    const packAndVerify = async (input, out, label) => {
-      if (cand.keygen.status !== 'ok') return { pack: blocked('pack'), verify: blocked('verify') };
+    const packAndRead = async (input, out, label) => {
+      if (cand.keygen.status !== 'ok') return { pack: blocked('pack'), verify: blocked('verify'), verifyDecrypt: blocked('verify --keyring'), cat: blocked('cat') };
       const pack = await attempt(`pack (${label})`, async () => {
         const s = await repeat(`pack (${label})`, async () => {
           const r = await timed(() => candidates.pack(input.file, out, keyring));
@@ -244,40 +246,82 @@ async function main() {
         const containerBytes = statSync(out).size;
         return { ...s, containerBytes, containerRatio: input.bytes / containerBytes };
       });
-      if (pack.status !== 'ok') return { pack, verify: /** @type {Outcome} */ ({ status: 'skipped', reason: `verify: no container because pack ${pack.status}` }) };
+      if (pack.status !== 'ok') {
+        /** @type {Outcome} */
+        const none = { status: 'skipped', reason: `no container because pack ${pack.status}` };
+        return { pack, verify: none, verifyDecrypt: none, cat: none };
+      }
       const containerBytes = /** @type {number} */ (pack.containerBytes);
-      /** @type {unknown} */
-      let report;
-      const verify = await attempt(`verify (${label})`, async () => {
-        const s = await repeat(`verify (${label})`, async () => {
-          const r = await timed(() => candidates.verify(out, keyring));
-          report = r.detail;
-          return { mbps: mbps(containerBytes, r.wallMs), inputMbps: mbps(input.bytes, r.wallMs), peakRssMiB: toMiB(r.peakRssBytes), cpuMs: r.cpuMs };
+      /**
+       * @param {string} name
+       * @param {(c: string, k: string) => Promise<import('./candidates.mjs').CandidateRun>} fn
+       */
+      const verifyWith = (name, fn) => {
+        /** @type {unknown} */
+        let report;
+        return attempt(`${name} (${label})`, async () => {
+          const s = await repeat(`${name} (${label})`, async () => {
+            const r = await timed(() => fn(out, keyring));
+            report = r.detail;
+            return { mbps: mbps(containerBytes, r.wallMs), inputMbps: mbps(input.bytes, r.wallMs), peakRssMiB: toMiB(r.peakRssBytes), cpuMs: r.cpuMs };
+          });
+          return { ...s, report };
         });
-        return { ...s, report };
+      };
+      const verify = await verifyWith('verify --pub', candidates.verify);
+      const verifyDecrypt = await verifyWith('verify --keyring', candidates.verifyDecrypt);
+      const cat = await attempt(`cat (${label})`, async () => {
+        const inputSha256 = await sha256File(input.file);
+        /** @type {string[]} */
+        const digests = [];
+        const s = await repeat(`cat --jsonl (${label})`, async () => {
+          const r = await timed(() => candidates.cat(out, keyring));
+          digests.push(r.sha256);
+          return { mbps: mbps(containerBytes, r.wallMs), inputMbps: mbps(input.bytes, r.wallMs), outBytes: r.outBytes, peakRssMiB: toMiB(r.peakRssBytes), cpuMs: r.cpuMs };
+        });
+        const roundTripIdentical = digests.every((d) => d === inputSha256);
+        if (!roundTripIdentical) log(`cat (${label}): output SHA-256 ${digests.join(', ')} != input ${inputSha256}`);
+        return { ...s, roundTripIdentical, inputSha256, outputSha256: digests };
       });
-      return { pack, verify };
+      return { pack, verify, verifyDecrypt, cat };
     };
 
-    const big = await packAndVerify(large, bigOut, 'large');
+    const big = await packAndRead(large, bigOut, 'large');
     cand.packLarge = big.pack;
     cand.verifyLarge = big.verify;
+    cand.verifyDecryptLarge = big.verifyDecrypt;
+    cand.catLarge = big.cat;
     if (big.pack.status === 'ok') {
-      opensslContainer = await repeat('openssl dgst -sha256 (container)', () => opensslSha256(bigOut, /** @type {number} */ (/** @type {any} */ (big.pack).containerBytes)));
+      const size = /** @type {number} */ (/** @type {any} */ (big.pack).containerBytes);
+      await opensslSha256(bigOut, size); // warm-up
+      opensslContainer = await repeat('openssl dgst -sha256 (container)', () => opensslSha256(bigOut, size));
     }
     rmSync(bigOut, { force: true });
-    const sm = await packAndVerify(small, smallOut, 'small');
+    const sm = await packAndRead(small, smallOut, 'small');
     cand.packSmall = sm.pack;
     cand.verifySmall = sm.verify;
+    cand.verifyDecryptSmall = sm.verifyDecrypt;
+    cand.catSmall = sm.cat;
+    rmSync(smallOut, { force: true });
 
-    cand.events = await attempt('events', async () => {
-      const s = await repeat('events', async () => {
-        const r = await candidates.events(cfg.events);
-        if (!Number.isFinite(r?.eventsPerSec)) throw new Error('events() did not return a finite eventsPerSec');
-        return { eventsPerSec: r.eventsPerSec, overheadBytesPerEvent: r.overheadBytesPerEvent };
+    /** @param {boolean} pool */
+    const eventsRun = (pool) => {
+      const name = pool ? 'events (WorkerPool)' : 'events (inline)';
+      if (cand.keygen.status !== 'ok') return Promise.resolve(blocked(name));
+      return attempt(name, async () => {
+        /** @type {Record<string, number>} */
+        let sizes = {};
+        const s = await repeat(name, async () => {
+          const r = await candidates.events(cfg.events, keyring, { dir: work, pool });
+          if (!Number.isFinite(r?.eventsPerSec)) throw new Error('events() did not return a finite eventsPerSec');
+          sizes = { containerBytes: r.containerBytes, zstdBytes: r.zstdBytes };
+          return { eventsPerSec: r.eventsPerSec, containerBytesPerEvent: r.containerBytesPerEvent, overheadBytesPerEvent: r.overheadBytesPerEvent };
+        });
+        return { n: cfg.events, ...sizes, ...s };
       });
-      return { n: cfg.events, ...s };
-    });
+    };
+    cand.events = await eventsRun(false);
+    cand.eventsPool = await eventsRun(true);
 
     cand.engine = await attempt('engine', async () =>
       repeat('engine', async () => {
@@ -302,15 +346,25 @@ async function main() {
   const packRatio = ratio(med(cand.packLarge, 'mbps'), baselines.zstd1Input.mbps?.median);
   const verifyRatio = ratio(med(cand.verifyLarge, 'mbps'), opensslContainer.mbps?.median);
   const eventsPerSec = med(cand.events, 'eventsPerSec');
+  const eventsPerSecPool = med(cand.eventsPool, 'eventsPerSec');
+  /** @param {string} key */
+  const rss = (key) => ({ small: med(cand[`${key}Small`], 'peakRssMiB'), large: med(cand[`${key}Large`], 'peakRssMiB') });
+  /** @param {string} key */
+  const rssCheck = (key) => { const r = rss(key); return { ...r, rule: TARGETS.rss, pass: flat(r.small, r.large) }; };
+  /** @param {Outcome | undefined} o */
+  const identical = (o) => (o?.status === 'ok' ? /** @type {boolean} */ (o.roundTripIdentical) : null);
+  const roundTrip = [identical(cand.catLarge), identical(cand.catSmall)];
   const engineRatio = ratio(med(cand.engine, 'mbps'), baselines.jsLoop.mbps?.median);
-  const rssPack = { small: med(cand.packSmall, 'peakRssMiB'), large: med(cand.packLarge, 'peakRssMiB') };
-  const rssVerify = { small: med(cand.verifySmall, 'peakRssMiB'), large: med(cand.verifyLarge, 'peakRssMiB') };
   const checks = {
     verifyVsSha256: { value: verifyRatio, target: TARGETS.verifyVsSha256, pass: verifyRatio == null ? null : verifyRatio >= TARGETS.verifyVsSha256 },
     packVsZstd: { value: packRatio, target: TARGETS.packVsZstd, pass: packRatio == null ? null : packRatio >= TARGETS.packVsZstd },
     eventsPerSec: { value: eventsPerSec, target: TARGETS.eventsPerSec, pass: eventsPerSec == null ? null : eventsPerSec >= TARGETS.eventsPerSec },
-    packRssFlat: { ...rssPack, rule: TARGETS.rss, pass: flat(rssPack.small, rssPack.large) },
-    verifyRssFlat: { ...rssVerify, rule: TARGETS.rss, pass: flat(rssVerify.small, rssVerify.large) },
+    eventsPerSecPool: { value: eventsPerSecPool, target: TARGETS.eventsPerSec, pass: eventsPerSecPool == null ? null : eventsPerSecPool >= TARGETS.eventsPerSec },
+    roundTripIdentical: { large: roundTrip[0], small: roundTrip[1], pass: roundTrip.includes(false) ? false : roundTrip.includes(null) ? null : true },
+    packRssFlat: rssCheck('pack'),
+    verifyRssFlat: rssCheck('verify'),
+    verifyDecryptRssFlat: rssCheck('verifyDecrypt'),
+    catRssFlat: rssCheck('cat'),
     engineVsJsLoop: { value: engineRatio, target: null, pass: null },
   };
 
@@ -326,7 +380,8 @@ async function main() {
   log(`wrote ${stamped} and bench/results/latest.json`);
 
   // Skips and missed targets are reported, not fatal; a candidate that crashed is.
-  if (Object.values(cand).some((o) => o.status === 'failed')) process.exitCode = 1;
+  // A round trip that does not give back the input is a correctness failure, not a missed target.
+  if (Object.values(cand).some((o) => o.status === 'failed') || checks.roundTripIdentical.pass === false) process.exitCode = 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +390,7 @@ async function main() {
 /** @param {number | null | undefined} v @param {number} [digits] */
 function fmt(v, digits = 0) {
   if (v == null || !Number.isFinite(v)) return '-';
-  return v >= 1e5 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+  return v >= 1e4 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
 }
 
 /** @param {any} r */
@@ -367,19 +422,34 @@ function printTable(r) {
       return rows.push([name, '-', '', '', target, `${status(null, o)} [${notes.indexOf(note) + 1}]`]);
     }
     const s = /** @type {Stat | undefined} */ (o[key]);
-    rows.push([name, s ? `${fmt(s.median, unit === 'MiB' ? 1 : 0)} ${unit}` : '-', spread(s), ratioCol, target, status(pass)]);
+    rows.push([name, s ? `${fmt(s.median, unit === 'MiB' ? 1 : unit === 'B' ? 2 : 0)} ${unit}` : '-', spread(s), ratioCol, target, status(pass)]);
   };
   /** @param {number | null} v */
   const x = (v) => (v == null ? '-' : `${v.toFixed(2)}x`);
   row('pack, input MB/s', c.packLarge, 'mbps', 'MB/s', `${x(k.packVsZstd.value)} zstd-1`, `>=${TARGETS.packVsZstd}x`, k.packVsZstd.pass);
-  row('verify, container MB/s', c.verifyLarge, 'mbps', 'MB/s', `${x(k.verifyVsSha256.value)} sha256`, `>=${TARGETS.verifyVsSha256}x`, k.verifyVsSha256.pass);
-  row('verify, input MB/s (info)', c.verifyLarge, 'inputMbps', 'MB/s');
-  row('events/s', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
-  row('overhead bytes/event', c.events, 'overheadBytesPerEvent', 'B', '', '');
-  row('pack peak RSS, small input', c.packSmall, 'peakRssMiB', 'MiB');
-  row('pack peak RSS, large input', c.packLarge, 'peakRssMiB', 'MiB', '', 'flat', k.packRssFlat.pass);
-  row('verify peak RSS, small input', c.verifySmall, 'peakRssMiB', 'MiB');
-  row('verify peak RSS, large input', c.verifyLarge, 'peakRssMiB', 'MiB', '', 'flat', k.verifyRssFlat.pass);
+  row('verify --pub, container MB/s', c.verifyLarge, 'mbps', 'MB/s', `${x(k.verifyVsSha256.value)} sha256`, `>=${TARGETS.verifyVsSha256}x`, k.verifyVsSha256.pass);
+  row('verify --keyring, container MB/s', c.verifyDecryptLarge, 'mbps', 'MB/s');
+  row('verify --keyring, input MB/s', c.verifyDecryptLarge, 'inputMbps', 'MB/s');
+  row('cat --jsonl, input MB/s', c.catLarge, 'inputMbps', 'MB/s');
+  {
+    const rt = k.roundTripIdentical;
+    /** @param {boolean | null} v */
+    const yn = (v) => (v == null ? '-' : v ? 'yes' : 'NO');
+    rows.push(['round trip identical (SHA-256)', `${yn(rt.large)} / ${yn(rt.small)}`, '', 'large / small', 'yes', status(rt.pass)]);
+  }
+  row('events/s, inline', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
+  row('events/s, WorkerPool', c.eventsPool, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSecPool.pass);
+  row('container bytes/event', c.events, 'containerBytesPerEvent', 'B');
+  row('overhead bytes/event vs zstd -1', c.events, 'overheadBytesPerEvent', 'B');
+  /** @param {string} label @param {string} key @param {string} check */
+  const rssRows = (label, key, check) => {
+    row(`${label} peak RSS, small input`, c[`${key}Small`], 'peakRssMiB', 'MiB');
+    row(`${label} peak RSS, large input`, c[`${key}Large`], 'peakRssMiB', 'MiB', '', 'flat', k[check].pass);
+  };
+  rssRows('pack', 'pack', 'packRssFlat');
+  rssRows('verify --pub', 'verify', 'verifyRssFlat');
+  rssRows('verify --keyring', 'verifyDecrypt', 'verifyDecryptRssFlat');
+  rssRows('cat', 'cat', 'catRssFlat');
   row('engine, in-process MB/s', c.engine, 'mbps', 'MB/s', `${x(k.engineVsJsLoop.value)} JS loop`);
 
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
@@ -389,7 +459,8 @@ function printTable(r) {
   for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd());
   console.log('');
   notes.forEach((n, i) => console.log(`[${i + 1}] ${n}`));
-  console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB. Ratios: pack vs zstd -1 on the input, verify vs openssl sha256 on the container.`);
+  console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB. Ratios: pack vs zstd -1 on the input, verify --pub vs openssl sha256 on the container.`);
+  console.log(`events: ${fmt(r.config.events)} x ${400} B JSON events; overhead = (container bytes - zstd -1 bytes of the same JSONL) / n.`);
 }
 
 main().catch((e) => {

@@ -89,21 +89,22 @@ async function cmdPack(args: string[]): Promise<number> {
   const rejectedPath = `${out}.rejected.jsonl`
   let rejected: WriteStream | null = null
   const stats: FileSourceStats = { files: 0, lines: 0, accepted: 0, rejected: 0, bytes: 0 }
-  const pool = new WorkerPool()
-  const w = await openContainerWriter(out, {
-    pool,
-    keyProvider: keyring, signer: keyring.signer, encryption: values.plaintext ? 'none' : 'required', codec,
-    framer: { mode: format === 'binary' ? 'binary' : 'lines', type: format === 'jsonl' ? 'JSON' : format === 'text' ? 'TEXT' : 'BINA', ...(blockRecords ? { blockRecords } : {}) },
-    ...(ckBlocks ? { checkpointEvery: { blocks: ckBlocks } } : {}),
-  })
-  const rejectedWrites: Promise<void>[] = []
-  const onReject = (r: { file: string; line: number; reason: string; code: string; raw: string }): void => {
-    rejected ??= createWriteStream(rejectedPath, { flags: 'a', highWaterMark: 1 << 16 })
-    rejected.write(JSON.stringify(r) + '\n')
-  }
-  const source = Readable.from(readFiles(positionals, { format, onReject, pool }, stats), { objectMode: true, highWaterMark: 4 })
   const started = Date.now()
+  const pool = new WorkerPool()
+  const rejectedWrites: Promise<void>[] = []
+  let w
   try {
+    w = await openContainerWriter(out, {
+      pool,
+      keyProvider: keyring, signer: keyring.signer, encryption: values.plaintext ? 'none' : 'required', codec,
+      framer: { mode: format === 'binary' ? 'binary' : 'lines', type: format === 'jsonl' ? 'JSON' : format === 'text' ? 'TEXT' : 'BINA', ...(blockRecords ? { blockRecords } : {}) },
+      ...(ckBlocks ? { checkpointEvery: { blocks: ckBlocks } } : {}),
+    })
+    const onReject = (r: { file: string; line: number; reason: string; code: string; raw: string }): void => {
+      rejected ??= createWriteStream(rejectedPath, { flags: 'a', highWaterMark: 1 << 16 })
+      rejected.write(JSON.stringify(r) + '\n')
+    }
+    const source = Readable.from(readFiles(positionals, { format, onReject, pool }, stats), { objectMode: true, highWaterMark: 4 })
     await pipeline([source, ...w.stages, w.sink])
   } finally {
     if (rejected !== null) {

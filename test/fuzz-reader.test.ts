@@ -130,7 +130,7 @@ t.test('fuzzing the read path', async (t) => {
       const target = candidates[boxPick % candidates.length]!
       const boxes = seed.boxes.map((b) => Buffer.from(b.bytes))
       const orig = boxes[target]!
-      let payload = mutate(orig.subarray(HEADER_LEN), muts)
+      let payload: Buffer = mutate(orig.subarray(HEADER_LEN), muts)
       const isData = !['fhdr', 'sess'].includes(seed.boxes[target]!.header.type)
       if (isData && region !== 'any') {
         // Mutate only the public metadata or only the body, and keep the prefix lengths consistent, so that
@@ -138,8 +138,8 @@ t.test('fuzzing the read path', async (t) => {
         const p0 = orig.subarray(HEADER_LEN)
         const pubLen = p0.readUInt32BE(4)
         const prefix = Buffer.from(p0.subarray(0, 32))
-        let pub = p0.subarray(32, 32 + pubLen)
-        let body = p0.subarray(32 + pubLen)
+        let pub: Buffer = p0.subarray(32, 32 + pubLen)
+        let body: Buffer = p0.subarray(32 + pubLen)
         if (region === 'pub') pub = mutate(pub, muts)
         else body = mutate(body, muts)
         prefix.writeUInt32BE(pub.length, 4)

@@ -1,6 +1,6 @@
 // Every single-bit flip anywhere in a container must be detected by verify, with a specific error code
 // (never MAIF_ERR_IO, never a wrapped crash) reported at the box that was changed or the box right after it.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import type { ErrorCode } from '../src/core/errors.js'
 import { DATA_PREFIX_LEN, HEADER_LEN } from '../src/core/format.js'
@@ -57,7 +57,7 @@ t.test('a one-bit flip at every offset is detected', async (t) => {
 
   // Checks shared by both passes; returns the code histogram. Problems are collected, then asserted once, so
   // that a regression names every offending offset without printing thousands of assertions.
-  const check = (t: Tap.Test, outcomes: Outcome[], allowed: Set<ErrorCode>): Map<string, number> => {
+  const check = (t: Test, outcomes: Outcome[], allowed: Set<ErrorCode>): Map<string, number> => {
     const histogram = new Map<string, number>()
     const undetected: number[] = []
     const badCode: Array<{ offset: number; code: string }> = []

@@ -329,15 +329,21 @@ async function verifyParallel(path: string, fh: FileHandle, size: number, v: Con
   }
   let batch: HeadBox[] = []
   let batchBytes = 0
-  for await (const b of scanHeads(fh, size)) {
-    batch.push(b)
-    batchBytes += b.header.size
-    if (batchBytes >= BATCH_BYTES) {
-      await run(await jobs.add(submit(batch)))
-      batch = []
-      batchBytes = 0
+  let scanError: unknown
+  try {
+    for await (const b of scanHeads(fh, size)) {
+      batch.push(b)
+      batchBytes += b.header.size
+      if (batchBytes >= BATCH_BYTES) {
+        await run(await jobs.add(submit(batch)))
+        batch = []
+        batchBytes = 0
+      }
     }
+  } catch (err) {
+    scanError = err // reported after the boxes before it were checked, as a sequential scan would
   }
   if (batch.length) await run(await jobs.add(submit(batch)))
   while (jobs.size > 0) await run(await jobs.drainOne())
+  if (scanError !== undefined) throw scanError
 }

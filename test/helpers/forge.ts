@@ -33,7 +33,7 @@ export async function rebuild(boxes: readonly Buffer[], opts: RebuildOptions = {
   let counter = 0
   for (const src of boxes) {
     const h = decodeHeader(src.subarray(0, HEADER_LEN), 0, src.length)
-    let payload = Buffer.from(src.subarray(HEADER_LEN, h.size))
+    let payload: Buffer = Buffer.from(src.subarray(HEADER_LEN, h.size))
     switch (h.type) {
       case 'fhdr':
         containerId = Buffer.from(payload.subarray(12, 28))
