@@ -242,20 +242,21 @@ function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIss
   switch (iss.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysAt(path, data)
+      const owner = describeOwner(path, data)
       return (iss.keys ?? []).map((key) => {
         const near = allowed ? closest(key, allowed) : undefined
-        const hint = [near ? `did you mean '${near}'?` : `remove '${key}'`, allowed ? `allowed keys${where ? ` in ${where}` : ''}: ${allowed.join(', ')}` : ''].filter(Boolean).join('; ')
-        return { ...mk('schema/unknown-key', `unknown key '${key}'${where ? ` in ${where}` : ''}`, hint), path: [...path, key], atKey: true }
+        const hint = `${near ? `did you mean '${near}'?` : `remove '${key}'.`}${allowed ? ` Allowed keys: ${allowed.join(', ')}` : ''}`
+        return { ...mk('schema/unknown-key', `unknown key '${key}' in ${owner}`, hint), path: [...path, key], atKey: true }
       })
     }
     case 'invalid_union': {
       if (iss.note === 'No matching discriminator') {
         const value = valueAt(data, path)
         const options = (iss.options ?? []).map(String)
-        const owner = describePath(path.slice(0, -1)) || 'this item'
+        const owner = describeOwner(path.slice(0, -1), data)
         if (value === undefined) return [mk('schema/missing-key', `${owner} needs a '${String(last)}'`, `one of: ${options.join(', ')}`)]
         const near = typeof value === 'string' ? closest(value, options) : undefined
-        return [mk('schema/unknown-type', `unknown ${String(last)} ${JSON.stringify(value)} for ${owner}`, `${near ? `did you mean '${near}'? ` : ''}one of: ${options.join(', ')}`)]
+        return [mk('schema/unknown-type', `unknown ${String(last)} ${JSON.stringify(value)} in ${owner}`, `${near ? `did you mean '${near}'? ` : ''}Expected one of: ${options.join(', ')}`)]
       }
       const value = valueAt(data, path)
       if (path[0] === 'transforms' && path.length === 2 && iss.errors?.length === 2) {
@@ -275,7 +276,9 @@ function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIss
       if (path.length > 0 && isObj(parent) && !(String(last) in parent)) {
         return [mk('schema/missing-key', `missing required key '${String(last)}'${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`)]
       }
-      return [mk('schema/invalid-type', `${where || 'the definition'} must be ${expectedName(iss.expected)}, got ${describeValue(valueAt(data, path))}`)]
+      const def = iss.expected === 'number' ? schemaDefAt(path, data) : undefined
+      const expected = def?.format === 'safeint' ? 'int' : iss.expected
+      return [mk('schema/invalid-type', `${where || 'the definition'} must be ${expectedName(expected)}, got ${describeValue(valueAt(data, path))}`)]
     }
     case 'invalid_value': {
       const values = (iss.values ?? []).map((v) => String(v))
@@ -309,11 +312,11 @@ interface ZodDefLike {
   valueType?: { _zod: { def: ZodDefLike } }
   options?: { _zod: { def: ZodDefLike; propValues?: Record<string, Set<unknown>> } }[]
   discriminator?: string
-  catchall?: unknown
+  format?: string
 }
 
-/** The keys a strict object at `path` allows, found by walking the schema along the data. */
-function allowedKeysAt(path: IssuePath, data: unknown): string[] | undefined {
+/** The schema (its zod def) that validates the value at `path`, found by walking the schema along the data. */
+function schemaDefAt(path: IssuePath, data: unknown): ZodDefLike | undefined {
   let def: ZodDefLike | undefined = (PipelineSchema as unknown as { _zod: { def: ZodDefLike } })._zod.def
   let value = data
   const unwrap = (): void => {
@@ -339,7 +342,13 @@ function allowedKeysAt(path: IssuePath, data: unknown): string[] | undefined {
     value = isObj(value) || Array.isArray(value) ? (value as Record<string, unknown>)[String(seg)] : undefined
   }
   unwrap()
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((k) => k !== '$schema' || path.length === 0) : undefined
+  return def
+}
+
+/** The keys a strict object at `path` allows. */
+function allowedKeysAt(path: IssuePath, data: unknown): string[] | undefined {
+  const def = schemaDefAt(path, data)
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((k) => k !== '$schema') : undefined
 }
 
 // ------------------------------------------------------------------ files
@@ -431,7 +440,7 @@ function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: 
   const fromYaml = (e: YAMLError, severity: IssueSeverity): LintIssue => ({
     file, ...pos(e.pos[0]), severity, code: 'MAIF_ERR_PIPELINE_DEF',
     rule: severity === 'warning' ? 'yaml/warning' : e.code === 'DUPLICATE_KEY' ? 'yaml/duplicate-key' : 'yaml/syntax',
-    path: [], message: e.code === 'DUPLICATE_KEY' ? `duplicate key ${describeKeyAt(src, e.pos)}: map keys must be unique` : e.message,
+    path: [], message: e.code === 'DUPLICATE_KEY' ? `duplicate key${describeKeyAt(src, e.pos[0])}: map keys must be unique` : e.message,
     ...(e.code === 'DUPLICATE_KEY' ? { hint: 'remove or rename one of them (YAML would silently keep only one)' } : {}),
   })
   issues.push(...doc.errors.map((e) => fromYaml(e, 'error')), ...doc.warnings.map((e) => fromYaml(e, 'warning')))
@@ -551,9 +560,12 @@ function rangeStart(node: unknown): number | undefined {
   return r ? r[0] : undefined
 }
 
-function describeKeyAt(src: string, pos: [number, number]): string {
-  const text = src.slice(pos[0], pos[1]).trim()
-  return text ? `'${text.replace(/:$/, '')}'` : ''
+/** ` 'codec'` for the key written at `offset` (plain or quoted), or '' when it cannot be read. */
+function describeKeyAt(src: string, offset: number): string {
+  const m = /^\s*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(src.slice(offset, offset + 200))
+  if (!m) return ''
+  const key = m[1]!.replace(/^["']|["']$/g, '')
+  return ` '${key}'`
 }
 
 // ------------------------------------------------------------------ --set
@@ -633,6 +645,15 @@ function valueAt(data: unknown, path: IssuePath): unknown {
     else return undefined
   }
   return v
+}
+
+/** "the frame stage (transforms[0])", "sink", "the top level" */
+function describeOwner(path: IssuePath, data: unknown): string {
+  if (path.length === 0) return 'the top level'
+  const v = valueAt(data, path)
+  const type = isObj(v) && typeof v.type === 'string' ? v.type : undefined
+  if (path[0] === 'transforms' && path.length === 2 && type) return `the ${type} stage (${describePath(path)})`
+  return describePath(path)
 }
 
 /** transforms[2].level */

@@ -24,6 +24,10 @@ export interface SessionOptions {
   encryption?: 'required' | 'none'
   /** Free-form writer name recorded in the session box. */
   writer?: string
+  /** Clock (Unix ms) and ids, injectable for reproducible output such as the test vectors. */
+  now?: () => number
+  containerId?: Buffer
+  sessionId?: Buffer
 }
 
 /** A box the chainer must write before any data: fhdr (new file) and sess. */
@@ -39,6 +43,7 @@ export class WriterSession {
   readonly preamble: PreambleBox[]
   /** Offset at which this session's first box is written (end of the previous tail, or 0). */
   readonly startOffset: number
+  readonly now: () => number
   // Chain state, advanced by the hash-chainer in file order.
   seq: number
   prev: Buffer
@@ -50,8 +55,9 @@ export class WriterSession {
   private constructor(init: {
     path: string; fh: FileHandle; containerId: Buffer; sessionId: Buffer; encKey: KeyObject | null; signer: Signer
     preamble: PreambleBox[]; startOffset: number; seq: number; prev: Buffer; tree: CompactTree
-    prevNoteHash: Buffer | null; lastIndexOffset: number | null
+    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number
   }) {
+    this.now = init.now
     this.path = init.path
     this.fh = init.fh
     this.containerId = init.containerId
@@ -97,7 +103,8 @@ export class WriterSession {
     }
     try {
       const size = (await fh.stat()).size
-      const sessionId = randomBytes(16)
+      const now = opts.now ?? Date.now
+      const sessionId = opts.sessionId ?? randomBytes(16)
       const preamble: PreambleBox[] = []
       let containerId: Buffer
       let seq = 0
@@ -106,8 +113,8 @@ export class WriterSession {
       let prevNoteHash: Buffer | null = null
       let lastIndexOffset: number | null = null
       if (size === 0) {
-        containerId = randomBytes(16)
-        preamble.push({ type: 'fhdr', payload: encodeFileHeader({ containerId, createdMs: Date.now() }) })
+        containerId = opts.containerId ?? randomBytes(16)
+        preamble.push({ type: 'fhdr', payload: encodeFileHeader({ containerId, createdMs: now() }) })
       } else {
         const st = await readCommittedState(fh, size, path)
         ;({ containerId, seq, prev, tree, prevNoteHash, lastIndexOffset } = st)
@@ -115,7 +122,7 @@ export class WriterSession {
       let encKey: KeyObject | null = null
       const signer = opts.signer
       const info: SessionInfo = {
-        createdMs: Date.now(),
+        createdMs: now(),
         encryption: encryption === 'none' ? 'none' : 'aes-256-gcm',
         signer: { alg: signer.alg, keyId: signer.keyId.toString('hex'), publicKey: signer.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
         writer: opts.writer ?? `maif@${hostname()}`,
@@ -138,7 +145,7 @@ export class WriterSession {
         })
       }
       preamble.push({ type: 'sess', payload: encodeSession(sessionId, info) })
-      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset })
+      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now })
     } catch (err) {
       await fh.close()
       throw err

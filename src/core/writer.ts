@@ -37,7 +37,7 @@ export async function openContainerWriter(path: string, opts: ContainerWriterOpt
     return {
       session,
       stages: [
-        new BlockFramer(opts.framer),
+        new BlockFramer({ ...(opts.now ? { now: opts.now } : {}), ...opts.framer }),
         new Compressor({ ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }), ...(opts.pool ? { pool: opts.pool } : {}) }),
         ...enc,
         new HashChainer({ session, ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}) }),

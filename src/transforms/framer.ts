@@ -27,6 +27,8 @@ export interface FramerOptions {
   contentType?: string
   /** Private metadata (encrypted with the block). */
   priv?: Record<string, unknown>
+  /** Clock for record timestamps (Unix ms); injectable for reproducible output. */
+  now?: () => number
   highWaterMark?: number
 }
 
@@ -47,6 +49,7 @@ export class BlockFramer extends Transform {
   readonly #blockMs: number
   readonly #basePub: Record<string, unknown>
   readonly #priv: Record<string, unknown>
+  readonly #now: () => number
   #parts: Buffer[] = []
   #bytes = 0
   #records = 0
@@ -72,6 +75,7 @@ export class BlockFramer extends Transform {
     if (opts.label !== undefined) this.#basePub.label = opts.label
     if (opts.contentType !== undefined) this.#basePub.contentType = opts.contentType
     this.#priv = opts.priv ?? {}
+    this.#now = opts.now ?? Date.now
   }
 
   /** Takes one record, or an array of records (a batch costs one stream hop instead of one per record). */
@@ -107,7 +111,7 @@ export class BlockFramer extends Transform {
     else throw new MaifError('MAIF_ERR_RECORD', `a record must be a Buffer, string or object, got ${typeof rec}`)
     if (line.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
     if (this.#records === 0) {
-      this.#firstMs = Date.now()
+      this.#firstMs = this.#now()
       if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
     }
     this.#parts.push(line, NL)
@@ -122,7 +126,7 @@ export class BlockFramer extends Transform {
     if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
     while (count > 0) {
       if (this.#records === 0) {
-        this.#firstMs = Date.now()
+        this.#firstMs = this.#now()
         if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
       }
       // Take as many lines as fit the block's record and byte limits (at least one).
@@ -153,7 +157,7 @@ export class BlockFramer extends Transform {
     clearTimeout(this.#timer)
     if (this.#records === 0) return
     const data = Buffer.concat(this.#parts, this.#bytes)
-    const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: Date.now() }
+    const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
     this.#parts = []
     this.#bytes = 0
     const records = this.#records
@@ -165,7 +169,7 @@ export class BlockFramer extends Transform {
     let data: Buffer
     let last = true
     const first = this.#segIndex === 0
-    const pub: Record<string, unknown> = first ? { ...this.#basePub, records: 1, firstMs: Date.now() } : { segment: this.#segIndex }
+    const pub: Record<string, unknown> = first ? { ...this.#basePub, records: 1, firstMs: this.#now() } : { segment: this.#segIndex }
     let priv = first ? this.#priv : {}
     if (Buffer.isBuffer(rec)) data = rec
     else if (typeof rec === 'object' && rec !== null && Buffer.isBuffer((rec as BinaryRecord).data)) {

@@ -31,7 +31,7 @@ export class HashChainer extends Transform {
   #pending = 0
   #records = 0
   #started = false
-  #lastCommit = Date.now()
+  #lastCommit: number
   #timer: NodeJS.Timeout | undefined
 
   constructor(opts: HashChainerOptions) {
@@ -45,6 +45,7 @@ export class HashChainer extends Transform {
     this.#everyBlocks = blocks
     this.#everyMs = ms
     this.#offset = opts.session.startOffset
+    this.#lastCommit = opts.session.now()
     // An idle stream (a quiet Kafka topic) must still get its pending blocks committed on time.
     if (ms > 0) this.#timer = setInterval(() => { if (this.#pending > 0 && !this.writableEnded) this.#commit() }, ms).unref()
   }
@@ -63,7 +64,7 @@ export class HashChainer extends Transform {
       this.#frame(sealed.type, sealed.flags, sealed.payload, sealed.payloadLen, sealed.records)
       this.#pending++
       this.#records += sealed.records
-      if (this.#pending >= this.#everyBlocks || (this.#everyMs > 0 && Date.now() - this.#lastCommit >= this.#everyMs)) this.#commit()
+      if (this.#pending >= this.#everyBlocks || (this.#everyMs > 0 && this.#s.now() - this.#lastCommit >= this.#everyMs)) this.#commit()
       cb()
     } catch (err) {
       cb(err as Error)
@@ -117,7 +118,7 @@ export class HashChainer extends Transform {
     s.lastIndexOffset = indexOffset
     const note = encodeNote({
       containerId: s.containerId, treeSize: s.seq, root: s.tree.root(), prevNoteHash: s.prevNoteHash,
-      indexOffset, timeMs: Date.now(), keyId: s.signer.keyId,
+      indexOffset, timeMs: s.now(), keyId: s.signer.keyId,
     })
     const frontier = s.tree.frontier()
     const ckptOffset = this.#offset
@@ -133,7 +134,7 @@ export class HashChainer extends Transform {
     s.prevNoteHash = noteHash(note)
     this.#offset = tailOffset + TAIL_LEN
     this.#pending = 0
-    this.#lastCommit = Date.now()
+    this.#lastCommit = s.now()
     this.push(pc satisfies ChainOutput)
   }
 }
