@@ -238,6 +238,12 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   keygen: cmdKeygen, pack: cmdPack, inspect: cmdInspect, verify: cmdVerify, cat: cmdCat, recover: cmdRecover,
 }
 
+// `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
