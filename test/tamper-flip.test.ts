@@ -113,10 +113,10 @@ t.test('a one-bit flip at every offset is detected', async (t) => {
     t.same(body.filter((o) => o.result.errors[0]?.code !== 'MAIF_ERR_CHAIN').map((o) => o.offset), [], 'ciphertext flips break the chain')
   })
 
-  await t.test('pinned key and key provider, every 3rd offset and every sess/data payload byte of session 1', async (t) => {
-    const s1 = boxes.filter((b) => b.offset < c.sessionEnds[0]! && (b.header.type === 'sess' || b.header.type === 'JSON'))
+  await t.test('pinned key and key provider, every 7th offset and every payload byte of the first sess and data box', async (t) => {
+    const s1 = [boxes.find((b) => b.header.type === 'sess')!, boxes.find((b) => b.header.type === 'JSON')!]
     const chosen = new Set<number>()
-    for (let i = 0; i < size; i += 3) chosen.add(i)
+    for (let i = 0; i < size; i += 7) chosen.add(i)
     for (const b of s1) for (let i = b.offset + HEADER_LEN; i < b.offset + b.header.size; i++) chosen.add(i)
     const offsets = [...chosen].sort((a, b) => a - b)
     const t0 = performance.now()
@@ -138,7 +138,7 @@ t.test('a one-bit flip at every offset is detected', async (t) => {
       const e = result.errors[0]
       if (e?.code !== 'MAIF_ERR_DECRYPT' || e.offset !== box.offset) wrong.push(offset)
     }
-    t.ok(n > 100, 'many keyed flips land in ciphertext')
+    t.ok(n > 100, `many keyed flips land in ciphertext (${n})`)
     t.same(wrong, [], 'every ciphertext flip is MAIF_ERR_DECRYPT at its own box')
   })
 })
