@@ -3,7 +3,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { join } from 'node:path'
-import type { FileHandle } from 'node:fs/promises'
+import { readFile, type FileHandle } from 'node:fs/promises'
 import { ErrorCodes, MaifError } from '../src/core/errors.js'
 import { encodeHeader, HEADER_LEN } from '../src/core/format.js'
 import { scanBoxes } from '../src/core/scanner.js'
@@ -77,7 +77,7 @@ t.test('fuzzing the read path', async (t) => {
   const plainPath = join(dir, 'plain.maif')
   await writeContainer(plainPath, jsonRecords(12), writeOpts(keys, { encryption: 'none', codec: 'brotli', framer: { blockRecords: 4 } }))
   await writeContainer(plainPath, jsonRecords(3), writeOpts(keys, { encryption: 'none', codec: 'gzip' }))
-  const plain = parseBoxes((await import('node:fs')).readFileSync(plainPath))
+  const plain = parseBoxes(await readFile(plainPath))
   const file = join(dir, 'fuzz.maif')
   const pinned: VerifyOptions = { pinned: [keys.pub] }
   const keyed: VerifyOptions = { pinned: [keys.pub], keyProvider: keys.keyring }

@@ -1,7 +1,8 @@
 // Block codecs. zstd comes from zstd-napi (a native binding to the reference library; Node 20's zlib has
 // no zstd), gzip and brotli from node:zlib. Every call is one whole block: blocks are bounded in size.
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib'
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi'
+import { compress as zstdCompress } from 'zstd-napi'
+import zstdBinding from 'zstd-napi/binding.js'
 import { MaifError } from './errors.js'
 import { CODEC_NAMES, type Codec } from './format.js'
 
@@ -27,7 +28,14 @@ export function decompress(codecId: number, body: Buffer, plainLen: number, wher
   try {
     switch (codec) {
       case 'none': out = body; break
-      case 'zstd': out = zstdDecompress(body); break
+      case 'zstd': {
+        // Into a buffer of exactly the declared size: a frame that claims or produces more fails here,
+        // before anything larger than the block's own declaration is allocated.
+        out = Buffer.allocUnsafe(plainLen)
+        const n = zstdBinding.decompress(out, body)
+        if (n !== plainLen) out = out.subarray(0, n)
+        break
+      }
       case 'gzip': out = gunzipSync(body, { maxOutputLength: Math.max(plainLen, 1) }); break
       case 'brotli': out = brotliDecompressSync(body, { maxOutputLength: Math.max(plainLen, 1) }); break
       default: throw new Error(`unknown codec id ${codecId}`)

@@ -154,7 +154,8 @@ export function interpolateDocument(doc: Document, env: Env, src: string): EnvPr
       let from = 0
       for (const p of r.problems) {
         const needle = p.name ? '${' + p.name : '${'
-        const idx = raw.indexOf(needle, from)
+        let idx = raw.indexOf(needle, from)
+        while (idx > 0 && raw[idx - 1] === '$') idx = raw.indexOf(needle, idx + needle.length) // skip $${ escapes
         if (idx >= 0) from = idx + needle.length
         problems.push({ ...p, path, offset: start === undefined ? undefined : start + Math.max(idx, 0) })
       }

@@ -77,9 +77,14 @@ export function isMaifError(err: unknown): err is MaifError {
   return err instanceof MaifError
 }
 
-/** Wraps a foreign error (fs, zlib, OpenSSL) so callers only ever see MaifError. */
+/**
+ * Wraps an error (fs, zlib, OpenSSL, or a MaifError from a lower layer) in a MaifError with this
+ * layer's code and context; the original stays reachable as `cause`, its offset and seq are kept.
+ */
 export function wrapError(code: ErrorCode, message: string, cause: unknown, details: Omit<MaifErrorDetails, 'cause'> = {}): MaifError {
-  if (cause instanceof MaifError) return cause
   const why = cause instanceof Error ? `: ${cause.message}` : ''
-  return new MaifError(code, message + why, { ...details, cause })
+  const inner = cause instanceof MaifError ? cause : undefined
+  const offset = details.offset ?? inner?.offset
+  const seq = details.seq ?? inner?.seq
+  return new MaifError(code, message + why, { ...(offset === undefined ? {} : { offset }), ...(seq === undefined ? {} : { seq }), cause })
 }

@@ -1,7 +1,7 @@
 // Loading, validating and linting declarative pipeline definitions (not running them: that is the engine).
 // Front doors: .yaml/.yml/.json files, and .ts/.mts/.js/.mjs modules exporting definePipeline({...}).
 // All of them go through PipelineSchema (pipeline-schema.ts) and then validatePipeline (semantic rules).
-import { readFile } from 'node:fs/promises'
+import { access, constants, readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml'
@@ -92,7 +92,8 @@ export interface LoadPipelineOptions {
   knownStages?: readonly string[]
 }
 
-export type LintOptions = Omit<LoadPipelineOptions, 'set'>
+/** Lint takes the same options as loading (--set overrides are linted with the file). */
+export type LintOptions = LoadPipelineOptions
 
 export interface LoadedPipeline {
   definition: PipelineDefinition
@@ -480,6 +481,11 @@ function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: 
 async function analyzeModule(path: string, format: PipelineFileFormat, opts: LoadPipelineOptions): Promise<Analysis> {
   const file = path
   const at = (i: PipelineIssue): LintIssue => ({ file, line: 1, column: 1, ...i })
+  try {
+    await access(path, constants.R_OK)
+  } catch (err) {
+    throw new MaifError('MAIF_ERR_IO', `cannot read pipeline file ${path}: ${(err as Error).message}`, { cause: err })
+  }
   let mod: Record<string, unknown>
   try {
     mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>
@@ -492,10 +498,6 @@ async function analyzeModule(path: string, format: PipelineFileFormat, opts: Loa
     if (e.code === 'ERR_UNKNOWN_FILE_EXTENSION' && format === 'ts') {
       throw new MaifError('MAIF_ERR_PIPELINE_DEF', `${file}: Node ${process.version} cannot import TypeScript directly; use Node >= 22.18 (type stripping), preload a loader (node --import tsx ...), or write the pipeline as .mjs or .yaml`, { cause: err })
     }
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && !String(e.message).includes(resolve(path))) {
-      throw new MaifError('MAIF_ERR_PIPELINE_DEF', `${file}: ${String(e.message)}`, { cause: err })
-    }
-    if (e.code === 'ERR_MODULE_NOT_FOUND') throw new MaifError('MAIF_ERR_IO', `cannot read pipeline file ${file}: not found`, { cause: err })
     throw new MaifError('MAIF_ERR_PIPELINE_DEF', `${file}: the pipeline module failed to load: ${String(e.message)}`, { cause: err })
   }
   const raw = mod.default !== undefined ? mod.default : mod.pipeline

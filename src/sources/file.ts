@@ -82,7 +82,7 @@ export async function* readFiles(paths: readonly string[], opts: FileSourceOptio
       }
       if (batch.length) yield batch
     } catch (cause) {
-      throw wrapError('MAIF_ERR_IO', `reading ${path} failed`, cause)
+      throw cause instanceof MaifError ? cause : wrapError('MAIF_ERR_IO', `reading ${path} failed`, cause)
     }
   }
 }
