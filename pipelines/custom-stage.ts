@@ -5,8 +5,39 @@
 // Strings may use the same ${VAR} / ${VAR:default} interpolation as YAML (single quotes, not a template
 // literal): the loader applies it with the env it is given, so one module serves every environment.
 //
-// Node 20 cannot import .ts by itself: run it with Node >= 22.18, or `node --import tsx`, or compile it.
+// `maif run` loads .ts pipelines on Node 20 too (it transpiles them with jiti).
 import { definePipeline } from '../src/core/pipeline-def.js'
+import { recordStage, type PipelineRecord } from '../src/core/registry.js'
+import { MaifError } from '../src/core/errors.js'
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
+
+interface RedactOptions extends Record<string, unknown> { fields: string[]; replacement: string }
+
+/** The plugin stage: registered by name for this pipeline; its options are checked when the pipeline is built. */
+export const stages = {
+  'redact-emails': recordStage<RedactOptions>(
+    (rec: PipelineRecord, o) => {
+      const value = rec.value as Record<string, unknown>
+      let changed = false
+      const out: Record<string, unknown> = { ...value }
+      for (const f of o.fields) {
+        const v = value[f]
+        if (typeof v === 'string' && EMAIL.test(v)) {
+          out[f] = v.replace(EMAIL, o.replacement)
+          changed = true
+        }
+        EMAIL.lastIndex = 0
+      }
+      return changed ? { value: out, raw: rec.raw } : rec
+    },
+    (opts) => {
+      const fields = opts.fields
+      if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'redact-emails: fields must be a list of field names')
+      return { fields, replacement: typeof opts.replacement === 'string' ? opts.replacement : '[redacted]' }
+    },
+  ),
+}
 
 export default definePipeline({
   name: 'agent-logs-redacted',

@@ -17,6 +17,10 @@ import { inspectContainer } from './core/inspect.js'
 import { readFiles, type FileFormat, type FileSourceStats } from './sources/file.js'
 import { CODECS, type Codec } from './core/format.js'
 import { WorkerPool } from './core/worker-pool.js'
+import { builtinStages, checkEnvironment, runPipeline } from './core/engine.js'
+import { formatIssue, lintPipelineFile, loadPipelineFile, parseSetArgs } from './core/pipeline-def.js'
+import { pipelineJsonSchema } from './core/pipeline-schema.js'
+import { createLogger, RunMetrics, startProgress, startPrometheus } from './core/observability.js'
 import type { KeyObject } from 'node:crypto'
 
 const USAGE = `usage: maif <command> [options]
@@ -26,9 +30,13 @@ const USAGE = `usage: maif <command> [options]
   inspect FILE [--json]
   verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json]
   cat FILE --keyring DIR [--type TYPE] [--seq N] [--jsonl]
-  recover FILE [--dry-run] [--json]`
+  recover FILE [--dry-run] [--json]
+  run PIPELINE [--set key=value]... [--json] [--progress|--no-progress] [--metrics-port N] [--log-level LEVEL]
+  lint PIPELINE... [--json]
+  validate PIPELINE [--set key=value]...
+  schema`
 
-const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE'])
+const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_ENV'])
 
 function usage(msg: string): never {
   throw new MaifError('MAIF_ERR_USAGE', `${msg}\n${USAGE}`)
@@ -234,8 +242,101 @@ async function cmdRecover(args: string[]): Promise<number> {
   return 0
 }
 
+async function cmdRun(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    set: { type: 'string', multiple: true }, json: { type: 'boolean' }, progress: { type: 'boolean' }, 'no-progress': { type: 'boolean' },
+    'metrics-port': { type: 'string' }, 'log-level': { type: 'string' },
+  })
+  if (positionals.length !== 1) usage('run takes one PIPELINE file')
+  const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
+  const logger = createLogger({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'info' })
+  for (const w of loaded.warnings) logger.warn({ rule: w.rule, line: w.line }, w.message)
+  const def = loaded.definition
+  const metrics = new RunMetrics(def.name ?? 'pipeline', def.labels)
+  const stop = new AbortController()
+  const abort = new AbortController()
+  let signals = 0
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++
+    if (signals === 1) {
+      logger.warn({ signal: sig }, 'stopping: finishing the current batches and writing a final checkpoint (send again to abort)')
+      stop.abort()
+    } else {
+      logger.error({ signal: sig }, 'aborting')
+      abort.abort()
+      process.exit(130)
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const tty = values['no-progress'] ? false : values.progress === true || process.stderr.isTTY === true
+  const progress = startProgress(metrics, { logger, tty, ...(tty ? { stream: process.stderr } : {}) })
+  const prom = typeof values['metrics-port'] === 'string' ? await startPrometheus(metrics, { port: intOpt(values['metrics-port'], 'metrics-port') ?? 0 }) : null
+  if (prom) logger.info({ url: prom.url }, 'metrics endpoint')
+  try {
+    const report = await runPipeline(def, {
+      registry: builtinStages.with(loaded.stages), stop: stop.signal, signal: abort.signal, logger, metrics,
+      cwd: process.cwd(),
+    })
+    progress.stop()
+    if (values.json) process.stdout.write(JSON.stringify(report) + '\n')
+    else {
+      process.stdout.write(
+        `${report.status} ${report.pipeline}: records in ${report.recordsIn} = delivered ${report.delivered} + dead letters ${report.deadLetters}` +
+        `${report.dropped ? ` + dropped ${report.dropped}` : ''} (${report.reconciled ? 'reconciled' : 'NOT RECONCILED'}) in ${(report.durationMs / 1000).toFixed(2)} s\n` +
+        report.outputs.map((o) => `  ${o.type}${o.path ? ` ${o.path}` : ''}: ${o.records} records${o.type === 'container' ? `, ${o.commits} commits` : ''}\n`).join('') +
+        (report.deadLetterFile ? `  dead letters: ${report.deadLetterFile}\n` : '') + (report.cursor ? `  cursor: ${report.cursor}\n` : ''),
+      )
+    }
+    return report.reconciled ? 0 : 1
+  } finally {
+    progress.stop()
+    await prom?.close()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+async function cmdLint(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  if (positionals.length === 0) usage('lint takes one or more PIPELINE files')
+  let errors = 0
+  const all = []
+  for (const file of positionals) {
+    const issues = await lintPipelineFile(file, { knownStages: builtinStages.names() })
+    errors += issues.filter((i) => i.severity === 'error').length
+    all.push(...issues)
+    if (!values.json) for (const i of issues) process.stdout.write(formatIssue(i) + '\n')
+  }
+  if (values.json) process.stdout.write(JSON.stringify(all) + '\n')
+  else if (errors === 0) process.stdout.write(`${positionals.length} pipeline(s) OK\n`)
+  return errors === 0 ? 0 : 1
+}
+
+/** lint, plus the environment: keyring readable, outputs writable, inputs present. Exit 78 (EX_CONFIG) on failure. */
+async function cmdValidate(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { set: { type: 'string', multiple: true } })
+  if (positionals.length !== 1) usage('validate takes one PIPELINE file')
+  const problems: string[] = []
+  try {
+    const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
+    problems.push(...(await checkEnvironment(loaded.definition, builtinStages.with(loaded.stages))))
+  } catch (err) {
+    problems.push(err instanceof MaifError ? `${err.code}: ${err.message}` : String(err))
+  }
+  for (const p of problems) process.stdout.write(`error: ${p}\n`)
+  if (problems.length === 0) process.stdout.write(`${positionals[0]} is valid and its environment is ready\n`)
+  return problems.length === 0 ? 0 : 78
+}
+
+async function cmdSchema(): Promise<number> {
+  process.stdout.write(JSON.stringify(pipelineJsonSchema(), null, 2) + '\n')
+  return 0
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   keygen: cmdKeygen, pack: cmdPack, inspect: cmdInspect, verify: cmdVerify, cat: cmdCat, recover: cmdRecover,
+  run: cmdRun, lint: cmdLint, validate: cmdValidate, schema: cmdSchema,
 }
 
 // `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.

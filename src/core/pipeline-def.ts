@@ -16,6 +16,7 @@ import {
 } from './pipeline-schema.js'
 
 export type { PipelineDefinition } from './pipeline-schema.js'
+import type { RecordStagePlugin } from './registry.js'
 
 export type IssuePath = (string | number)[]
 export type IssueSeverity = 'error' | 'warning'
@@ -97,6 +98,8 @@ export type LintOptions = LoadPipelineOptions
 
 export interface LoadedPipeline {
   definition: PipelineDefinition
+  /** Record stages a pipeline module exports as `stages` (name → plugin), registered for this pipeline only. */
+  stages?: Record<string, RecordStagePlugin>
   source: { file: string; format: PipelineFileFormat }
   /** Warning-level issues (e.g. a plaintext container); errors are thrown instead. */
   warnings: LintIssue[]
@@ -379,7 +382,9 @@ export async function loadPipelineFile(path: string, opts: LoadPipelineOptions =
   if (errors.length > 0 || !r.definition) {
     throw new PipelineDefError(errors[0]?.code ?? 'MAIF_ERR_PIPELINE_DEF', errors.map((i) => formatIssue(i)).join('\n'), errors)
   }
-  return { definition: r.definition, source: { file: resolve(path), format }, warnings: r.issues.filter((i) => i.severity === 'warning') }
+  const loaded: LoadedPipeline = { definition: r.definition, source: { file: resolve(path), format }, warnings: r.issues.filter((i) => i.severity === 'warning') }
+  if (r.stages) loaded.stages = r.stages
+  return loaded
 }
 
 /**
@@ -425,6 +430,7 @@ async function readText(path: string): Promise<string> {
 interface Analysis {
   issues: LintIssue[]
   definition?: PipelineDefinition
+  stages?: Record<string, RecordStagePlugin>
 }
 
 function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: LoadPipelineOptions): Analysis {
@@ -488,7 +494,7 @@ async function analyzeModule(path: string, format: PipelineFileFormat, opts: Loa
   }
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>
+    mod = (await importModule(resolve(path), format)) as Record<string, unknown>
   } catch (err) {
     const e = err as { code?: unknown; name?: unknown; issues?: unknown; message?: unknown }
     if (e.name === 'MaifError' && Array.isArray(e.issues)) {
@@ -515,9 +521,12 @@ async function analyzeModule(path: string, format: PipelineFileFormat, opts: Loa
   for (const [key, v] of Object.entries(opts.set ?? {})) setInObject(value, splitSetPath(key), rescalar(v), key)
   const issues = interp.problems.map((p) => at(envIssue(p)))
   const envPaths = new Set(interp.problems.map((p) => JSON.stringify(p.path)))
-  const checked = checkPipeline(value, opts)
+  const stages = isObj(mod.stages) ? (mod.stages as Record<string, RecordStagePlugin>) : undefined
+  const known = opts.knownStages ? [...opts.knownStages, ...Object.keys(stages ?? {})] : undefined
+  const checked = checkPipeline(value, known ? { knownStages: known } : {})
   issues.push(...checked.issues.filter((i) => !envPaths.has(JSON.stringify(i.path))).map(at))
-  return checked.definition && !issues.some((i) => i.severity === 'error') ? { issues, definition: checked.definition } : { issues }
+  const base = checked.definition && !issues.some((i) => i.severity === 'error') ? { issues, definition: checked.definition } : { issues }
+  return stages ? { ...base, stages } : base
 }
 
 function envIssue(p: EnvProblem): PipelineIssue {
@@ -714,4 +723,15 @@ function editDistance(a: string, b: string): number {
     }
   }
   return prev[b.length]!
+}
+
+/** Node 20 cannot import TypeScript: jiti transpiles .ts pipeline modules on the fly when it must. */
+async function importModule(path: string, format: PipelineFileFormat): Promise<unknown> {
+  try {
+    return await import(pathToFileURL(path).href)
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || format !== 'ts') throw err
+    const { createJiti } = await import('jiti')
+    return createJiti(import.meta.url, { interopDefault: false }).import(path)
+  }
 }

@@ -25,7 +25,8 @@ export class WorkerPool {
   }
 
   #spawn(): Worker {
-    const w = new Worker(WORKER_URL)
+    // Small heaps: a worker holds a few blocks at a time, and unbounded young generations inflate RSS.
+    const w = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
     w.unref()
     w.on('message', (res: WorkerResponse) => {
       const job = this.#busy.get(w)

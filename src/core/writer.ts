@@ -1,6 +1,6 @@
 // Composes the write path: framer → compressor → encryptor → hash-chainer → signer → container sink.
 import { pipeline } from 'node:stream/promises'
-import type { Readable, Transform } from 'node:stream'
+import { Readable, type Transform } from 'node:stream'
 import { WriterSession, type SessionOptions } from './session.js'
 import { BlockFramer, type FramerOptions } from '../transforms/framer.js'
 import { Compressor, type CompressorOptions } from '../transforms/compressor.js'
@@ -54,8 +54,20 @@ export async function openContainerWriter(path: string, opts: ContainerWriterOpt
 /** Writes every record from `source` into the container at `path`; resolves with the final commit. */
 export async function writeContainer(path: string, source: Readable | AsyncIterable<unknown> | Iterable<unknown>, opts: ContainerWriterOptions & { signal?: AbortSignal }): Promise<Commit> {
   const w = await openContainerWriter(path, opts)
-  const { Readable: R } = await import('node:stream')
-  const src = typeof (source as Readable).pipe === 'function' ? (source as Readable) : R.from(source as Iterable<unknown>, { objectMode: true, highWaterMark: 1024 })
+  // Iterables are handed to the framer in arrays: one stream hop per 1,024 records, not per record.
+  const src = typeof (source as Readable).pipe === 'function' ? (source as Readable) : Readable.from(batched(source as Iterable<unknown> | AsyncIterable<unknown>, 1024), { objectMode: true, highWaterMark: 4 })
   await pipeline([src, ...w.stages, w.sink], opts.signal ? { signal: opts.signal } : {})
   return w.sink.lastCommit!
+}
+
+async function* batched<T>(it: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = []
+  for await (const x of it) {
+    batch.push(x)
+    if (batch.length >= size) {
+      yield batch
+      batch = []
+    }
+  }
+  if (batch.length) yield batch
 }

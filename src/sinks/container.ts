@@ -26,7 +26,7 @@ export class ContainerSink extends Writable {
   bytesWritten = 0
 
   constructor(opts: ContainerSinkOptions) {
-    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 64 })
+    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 16 })
     if (!opts?.session) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'the container sink needs a writer session')
     const fs = opts.fsync ?? 'commit'
     if (fs !== 'commit' && fs !== 'never') throw new MaifError('MAIF_ERR_INVALID_OPTION', `fsync must be 'commit' or 'never', got '${String(fs)}'`)

@@ -103,21 +103,31 @@ async function* readBinary(path: string, segment: number, stats: FileSourceStats
  * The fast path: whole-line chunks (~1 MiB) are validated on worker threads and come back, in order, as
  * line batches with the bad lines taken out and reported with their line numbers.
  */
-async function* readLinesParallel(
+/** Where a batch ends in its input: what a durable cursor records. */
+export interface Position { file: string; offset: number; line: number; last: boolean }
+export type PositionedBatch = LineBatch & { pos: Position }
+
+export async function* readLinesParallel(
   path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool, stats: FileSourceStats, onReject: FileSourceOptions['onReject'],
-): AsyncGenerator<LineBatch> {
-  const jobs = new OrderedJobs<{ res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number }>(pool.size * 2)
+  from: { offset: number; line: number; input?: NodeJS.ReadableStream } = { offset: 0, line: 0 },
+): AsyncGenerator<PositionedBatch> {
+  type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; end: number; endLine: number }
+  const jobs = new OrderedJobs<Done>(pool.size * 2)
   let carry: Buffer | null = null
   let skipping = false // inside an over-long line: drop bytes until its newline
-  let lineNo = 0 // lines handed to workers so far
-  const submit = (chunk: Buffer): Promise<{ res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number }> => {
+  let lineNo = from.line // lines handed to workers so far
+  let offset = from.offset // input bytes consumed up to the last whole line
+  const submit = (chunk: Buffer, consumed: number): Promise<Done> => {
     const firstLine = lineNo
     let n = 0
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++
     lineNo += n
-    return pool.run({ op: 'lines', data: chunk, validateJson: json }).then((res) => ({ res, firstLine }))
+    offset += consumed
+    const end = offset
+    const endLine = lineNo
+    return pool.run({ op: 'lines', data: chunk, validateJson: json }).then((res) => ({ res, firstLine, end, endLine }))
   }
-  const take = function* (done: { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number }): Generator<LineBatch> {
+  const take = function* (done: Done, last = false): Generator<PositionedBatch> {
     const r = done.res
     if (r.op !== 'lines') throw new MaifError('MAIF_ERR_IO', 'the line worker answered the wrong request')
     stats.lines += r.lines
@@ -126,37 +136,145 @@ async function* readLinesParallel(
       stats.rejected++
       onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: x.raw })
     }
-    if (r.count > 0) yield { kind: 'lines', data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count }
+    // An empty batch still carries its position, so that a cursor can move past rejected lines.
+    yield { kind: 'lines', data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last } }
   }
   const tooLong = (): void => {
-    lineNo++
+    lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
     stats.lines++
     stats.rejected++
     onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes)`, code: 'MAIF_ERR_RECORD', raw: '' })
   }
-  for await (const chunk of createReadStream(path, { highWaterMark: hwm }) as AsyncIterable<Buffer>) {
+  let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
+  const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })
+  for await (const chunk of input as AsyncIterable<Buffer>) {
     stats.bytes += chunk.length
     let data = chunk
     if (skipping) {
       const nl = data.indexOf(0x0a)
-      if (nl === -1) continue
+      if (nl === -1) { skipped += data.length; continue }
       skipping = false
+      skipped += nl + 1
       data = data.subarray(nl + 1)
     }
     const last = data.lastIndexOf(0x0a)
     if (last === -1) {
       carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
-      if (carry.length > maxLine) { tooLong(); carry = null; skipping = true }
+      if (carry.length > maxLine) { tooLong(); skipped += carry.length; carry = null; skipping = true }
       continue
     }
     const whole = carry ? Buffer.concat([carry, data.subarray(0, last + 1)]) : data.subarray(0, last + 1)
     carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null
-    const done = await jobs.add(submit(whole))
+    const done = await jobs.add(submit(whole, whole.length + skipped))
+    skipped = 0
     if (done) yield* take(done)
   }
   if (carry && carry.length > 0) {
-    const done = await jobs.add(submit(Buffer.concat([carry, Buffer.from('\n')])))
+    const done = await jobs.add(submit(Buffer.concat([carry, Buffer.from('\n')]), carry.length + skipped))
+    skipped = 0
     if (done) yield* take(done)
   }
-  while (jobs.size > 0) yield* take((await jobs.drainOne())!)
+  if (skipped > 0 || jobs.size === 0) {
+    // Nothing left to validate, but the cursor must still learn that this input is finished.
+    offset += skipped
+    yield { kind: 'lines', data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: jobs.size === 0 } }
+  }
+  while (jobs.size > 0) {
+    const done = (await jobs.drainOne())!
+    yield* take(done, jobs.size === 0)
+  }
+}
+
+// ---- the pipeline engine's file source -----------------------------------------------------------
+
+export interface InputSpec { path?: string; paths?: string[] }
+
+/** Expands files, directories (every file below) and globs, sorted, without duplicates; '-' is stdin. */
+export async function expandInputs(spec: InputSpec, cwd = process.cwd()): Promise<string[]> {
+  const { glob, isDynamicPattern } = await import('tinyglobby')
+  const { stat } = await import('node:fs/promises')
+  const { resolve } = await import('node:path')
+  const out: string[] = []
+  for (const p of spec.paths ?? (spec.path ? [spec.path] : [])) {
+    if (p === '-') { out.push('-'); continue }
+    if (isDynamicPattern(p)) { out.push(...(await glob(p, { cwd, absolute: true, onlyFiles: true })).sort()); continue }
+    const abs = resolve(cwd, p)
+    let st
+    try {
+      st = await stat(abs)
+    } catch (cause) {
+      throw wrapError('MAIF_ERR_IO', `input ${p} does not exist`, cause)
+    }
+    if (st.isDirectory()) out.push(...(await glob('**/*', { cwd: abs, absolute: true, onlyFiles: true })).sort())
+    else out.push(abs)
+  }
+  return [...new Set(out)]
+}
+
+export type SourceItem = PositionedBatch | { kind: 'binary'; pieces: BinaryRecord[]; pos: Position }
+
+export interface EngineSourceOptions {
+  format: FileFormat
+  pool: WorkerPool
+  maxLineLength: number
+  concurrency: number
+  stats: FileSourceStats
+  onReject: NonNullable<FileSourceOptions['onReject']>
+  /** Where each file starts (from a cursor); files marked done are skipped. */
+  start?: (file: string) => { offset: number; line: number; done: boolean } | undefined
+  /** Graceful stop: no new batch is read once this is aborted. */
+  stop?: AbortSignal
+  segmentBytes?: number
+}
+
+/** Reads many inputs, `concurrency` files at a time (p-limit), merged into one stream of positioned batches. */
+export async function* engineSource(files: readonly string[], o: EngineSourceOptions): AsyncGenerator<SourceItem> {
+  const { default: pLimit } = await import('p-limit')
+  const limit = pLimit(o.concurrency)
+  const queue: SourceItem[] = []
+  // Two wake-ups: the consumer waits for an item, producers wait for room (bounded queue = backpressure).
+  const w: { wake: (() => void) | null; space: Array<() => void> } = { wake: null, space: [] }
+  let failed: unknown
+  let finished = 0
+  const cap = Math.max(4, o.concurrency * 2)
+  const signal = (): void => { w.wake?.(); w.wake = null }
+  const put = async (item: SourceItem): Promise<void> => {
+    while (queue.length >= cap) await new Promise<void>((r) => { w.space.push(r) })
+    queue.push(item)
+    signal()
+  }
+  const one = async (file: string): Promise<void> => {
+    const st = file === '-' ? undefined : o.start?.(file)
+    if (st?.done || o.stop?.aborted) return
+    o.stats.files++
+    if (o.format === 'binary') {
+      let n = 0
+      for await (const pieces of readBinary(file, o.segmentBytes ?? 4 << 20, o.stats)) {
+        if (o.stop?.aborted) return
+        n += pieces.reduce((a, p) => a + p.data.length, 0)
+        const last = pieces.some((p) => p.last !== false)
+        await put({ kind: 'binary', pieces, pos: { file, offset: n, line: 0, last } })
+      }
+      return
+    }
+    const input = file === '-' ? process.stdin : undefined
+    const gen = readLinesParallel(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}) })
+    for await (const b of gen) {
+      await put(b)
+      if (o.stop?.aborted) return
+    }
+  }
+  const all = files.map((f) => limit(() => one(f)).catch((err: unknown) => { failed ??= err }).finally(() => { finished++; signal() }))
+  while (true) {
+    if (queue.length > 0) {
+      yield queue.shift()!
+      w.space.shift()?.()
+      continue
+    }
+    if (failed !== undefined) throw failed
+    if (finished === files.length) break
+    await new Promise<void>((r) => { w.wake = r })
+  }
+  await Promise.all(all)
+  if (failed !== undefined) throw failed
 }

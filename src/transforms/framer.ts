@@ -58,7 +58,8 @@ export class BlockFramer extends Transform {
   #segIndex = 0
 
   constructor(opts: FramerOptions = {}) {
-    super({ writableObjectMode: true, readableObjectMode: true, writableHighWaterMark: opts.highWaterMark ?? 1024, readableHighWaterMark: 16 })
+    // Inputs may be single records or ~1 MiB line batches, so the buffer is counted small on both sides.
+    super({ writableObjectMode: true, readableObjectMode: true, writableHighWaterMark: opts.highWaterMark ?? 16, readableHighWaterMark: 4 })
     this.#mode = opts.mode ?? 'lines'
     if (this.#mode !== 'lines' && this.#mode !== 'binary') throw new MaifError('MAIF_ERR_INVALID_OPTION', `framer mode must be 'lines' or 'binary'`)
     this.#type = opts.type ?? (this.#mode === 'lines' ? 'JSON' : 'BINA')

@@ -35,7 +35,7 @@ export class HashChainer extends Transform {
   #timer: NodeJS.Timeout | undefined
 
   constructor(opts: HashChainerOptions) {
-    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 16 })
+    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 8 })
     if (!opts?.session) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'the hash-chainer needs a writer session')
     const blocks = opts.checkpointEvery?.blocks ?? 256
     const ms = opts.checkpointEvery?.ms ?? 1000
@@ -135,6 +135,9 @@ export class HashChainer extends Transform {
     this.#offset = tailOffset + TAIL_LEN
     this.#pending = 0
     this.#lastCommit = s.now()
+    // Announced before it is written: a cursor records its position first, so that a crash can only
+    // leave a cursor ahead of nothing (the container's committed tree size picks the matching entry).
+    this.emit('checkpoint', pc.commit)
     this.push(pc satisfies ChainOutput)
   }
 }

@@ -16,7 +16,7 @@ export class CheckpointSigner extends Transform {
   readonly #signer: Signer
 
   constructor(opts: CheckpointSignerOptions) {
-    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 16 })
+    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 8 })
     if (!opts?.signer || typeof opts.signer.sign !== 'function') throw new MaifError('MAIF_ERR_INVALID_OPTION', 'the signer stage needs a Signer')
     this.#signer = opts.signer
   }

@@ -1,0 +1,67 @@
+// The stage registry: built-in and user stages by name. A user stage written in TypeScript plugs into a
+// pipeline definition as `{ type: 'its-name', ...options }`; its options are validated when the pipeline
+// is built, never halfway through a run.
+import { MaifError } from './errors.js'
+
+/** One record as record stages see it: `value` is the parsed JSON (jsonl) or the string (text). */
+export interface PipelineRecord {
+  value: unknown
+  /** The record's bytes as read; a stage that returns the record unchanged keeps them byte for byte. */
+  raw: Buffer
+}
+
+/**
+ * Returns the record object it was given to keep it byte for byte, a new record object to replace it
+ * (its `value` is re-serialised), or null to drop it on purpose. Throwing dead-letters it.
+ */
+export type RecordFn = (record: PipelineRecord) => PipelineRecord | null | Promise<PipelineRecord | null>
+
+export interface StageContext {
+  label: string
+}
+
+export interface RecordStagePlugin {
+  /** Checks options and builds the per-record function; throw a MaifError to refuse bad options. */
+  create(options: Readonly<Record<string, unknown>>, ctx: StageContext): RecordFn
+}
+
+export class StageRegistry {
+  readonly #stages = new Map<string, RecordStagePlugin>()
+
+  register(name: string, plugin: RecordStagePlugin): this {
+    if (!/^[A-Za-z][A-Za-z0-9]*(?:[-_.:][A-Za-z0-9]+)*$/.test(name)) throw new MaifError('MAIF_ERR_INVALID_OPTION', `'${name}' is not a valid stage name`)
+    if (this.#stages.has(name)) throw new MaifError('MAIF_ERR_INVALID_OPTION', `a stage named '${name}' is already registered`)
+    if (typeof plugin?.create !== 'function') throw new MaifError('MAIF_ERR_INVALID_OPTION', `stage '${name}' needs a create(options, ctx) function`)
+    this.#stages.set(name, plugin)
+    return this
+  }
+
+  get(name: string): RecordStagePlugin | undefined {
+    return this.#stages.get(name)
+  }
+
+  names(): string[] {
+    return [...this.#stages.keys()]
+  }
+
+  /** A copy with more stages: a pipeline module's own stages never leak into the shared registry. */
+  with(stages: Readonly<Record<string, RecordStagePlugin>> | undefined): StageRegistry {
+    const r = new StageRegistry()
+    for (const [n, p] of this.#stages) r.register(n, p)
+    for (const [n, p] of Object.entries(stages ?? {})) r.register(n, p)
+    return r
+  }
+}
+
+/** Convenience for the common case: a stage defined by a function of (record, options). */
+export function recordStage<O extends Record<string, unknown>>(
+  fn: (record: PipelineRecord, options: O) => PipelineRecord | null | Promise<PipelineRecord | null>,
+  validate?: (options: Readonly<Record<string, unknown>>) => O,
+): RecordStagePlugin {
+  return {
+    create(options) {
+      const o = validate ? validate(options) : (options as O)
+      return (r) => fn(r, o)
+    },
+  }
+}

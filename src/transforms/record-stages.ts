@@ -1,0 +1,110 @@
+// Record stages: the per-record part of a pipeline (validate-json, user stages), applied to line batches.
+// A record a stage rejects goes to the dead letters with the stage, code, attempts and original bytes;
+// the batch keeps its source position so the cursor can still move past it.
+import { Transform, type TransformCallback } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { MaifError, type ErrorCode } from '../core/errors.js'
+import type { PipelineRecord, RecordFn } from '../core/registry.js'
+import type { PositionedBatch } from '../sources/file.js'
+
+export interface DeadLetter {
+  stage: string
+  label: string
+  code: ErrorCode | string
+  reason: string
+  attempts: number
+  raw: string
+  source?: { file: string; line?: number }
+}
+
+export interface RetryPolicy { maxAttempts: number; initialMs: number; maxMs: number; multiplier: number }
+export const NO_RETRY: RetryPolicy = { maxAttempts: 1, initialMs: 0, maxMs: 0, multiplier: 1 }
+
+export interface BoundStage {
+  stage: string
+  label: string
+  fn: RecordFn
+  counters?: { recordsIn: number; recordsOut: number; errors: number; retries: number }
+}
+
+export interface RecordStagesOptions {
+  stages: readonly BoundStage[]
+  json: boolean
+  retry?: RetryPolicy
+  deadLetter: (d: DeadLetter) => void
+  highWaterMark?: number
+}
+
+const NL = Buffer.from('\n')
+
+export class RecordStages extends Transform {
+  readonly #o: RecordStagesOptions
+  readonly #retry: RetryPolicy
+
+  constructor(opts: RecordStagesOptions) {
+    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 4 })
+    this.#o = opts
+    this.#retry = opts.retry ?? NO_RETRY
+  }
+
+  override _transform(batch: PositionedBatch, _e: BufferEncoding, cb: TransformCallback): void {
+    this.#run(batch).then((out) => cb(null, out), (err: unknown) => cb(err as Error))
+  }
+
+  async #run(batch: PositionedBatch): Promise<PositionedBatch> {
+    const out: Buffer[] = []
+    let count = 0
+    let start = 0
+    const data = batch.data
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+      const raw = data.subarray(start, nl)
+      start = nl + 1
+      const kept = await this.#record(raw, batch)
+      if (kept) {
+        out.push(kept, NL)
+        count++
+      }
+    }
+    return { kind: 'lines', data: Buffer.concat(out), count, pos: batch.pos }
+  }
+
+  async #record(raw: Buffer, batch: PositionedBatch): Promise<Buffer | null> {
+    const text = raw.toString('utf8')
+    let rec: PipelineRecord = { value: this.#o.json ? JSON.parse(text) : text, raw }
+    let changed = false
+    for (const s of this.#o.stages) {
+      if (s.counters) s.counters.recordsIn++
+      let attempts = 0
+      for (;;) {
+        attempts++
+        try {
+          const next = await s.fn(rec)
+          if (next === null) return null
+          if (next !== rec) changed = true
+          rec = next
+          break
+        } catch (err) {
+          // A MaifError with MAIF_ERR_RECORD is the record's fault: retrying cannot help.
+          const permanent = err instanceof MaifError && err.code === 'MAIF_ERR_RECORD'
+          if (!permanent && attempts < this.#retry.maxAttempts) {
+            if (s.counters) s.counters.retries++
+            await sleep(Math.min(this.#retry.maxMs, this.#retry.initialMs * this.#retry.multiplier ** (attempts - 1)))
+            continue
+          }
+          if (s.counters) s.counters.errors++
+          this.#o.deadLetter({
+            stage: s.stage, label: s.label, code: err instanceof MaifError ? err.code : 'MAIF_ERR_RECORD', reason: (err as Error)?.message ?? String(err),
+            attempts, raw: text, source: { file: batch.pos.file },
+          })
+          return null
+        }
+      }
+      if (s.counters) s.counters.recordsOut++
+    }
+    // A stage that returns the record object it was given keeps the original bytes exactly.
+    if (!changed) return raw
+    const line = Buffer.from(this.#o.json ? JSON.stringify(rec.value) : String(rec.value), 'utf8')
+    if (line.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a stage produced a record with a newline in it')
+    return line
+  }
+}
