@@ -125,13 +125,19 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   try {
     // Positions of batches sent to the outputs, in order, with the running record count: a commit
     // covering R records makes every position up to R durable.
-    const pending: Array<{ upTo: number; pos: SourceItem['pos'] }> = []
+    const pending: Array<{ upTo: number; item: SourceItem }> = []
     let sent = 0
     const onCheckpoint = (c: Commit): void => {
       if (!cursor || !primary) return
       while (pending.length > 0 && pending[0]!.upTo <= c.records) {
-        const { pos } = pending.shift()!
+        const { pos } = pending.shift()!.item
         cursor.advance(pos.file, { offset: pos.offset, line: pos.line, done: pos.last })
+      }
+      // A block boundary can fall inside a batch: resume right after its last committed record.
+      const part = pending[0]
+      if (part && part.item.kind === 'lines') {
+        const k = c.records - (part.upTo - part.item.count)
+        if (k > 0) cursor.advance(part.item.pos.file, { offset: part.item.ends[k - 1]!, line: part.item.lines[k - 1]!, done: false })
       }
       deadLetters?.sync()
       cursor.record(primary, c.treeSize, c.records)
@@ -152,7 +158,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
       transform(item: SourceItem, _e, cb: TransformCallback) {
         const n = item.kind === 'lines' ? item.count : item.pieces.filter((p) => p.last !== false).length
         sent += n
-        pending.push({ upTo: sent, pos: item.pos })
+        pending.push({ upTo: sent, item })
         metrics.source.records = stats.lines || sent
         metrics.source.bytes = stats.bytes
         metrics.source.files = stats.files

@@ -15,20 +15,24 @@ export interface LineReject { line: number; reason: string; raw: string }
 
 export type WorkerResponse =
   | { op: 'compress'; body: Uint8Array }
-  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[] }
+  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array }
   | { op: 'leaves'; leaves: Uint8Array[] }
   | { op: 'error'; code: ErrorCode; message: string }
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /** Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. */
-export function validateLines(data: Buffer, validateJson: boolean): { valid: Buffer; count: number; lines: number; rejects: LineReject[] } {
+export function validateLines(data: Buffer, validateJson: boolean): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array } {
   const rejects: LineReject[] = []
   const keep: Buffer[] = []
   let count = 0
   let lines = 0
   let start = 0
   let keptFrom = 0
+  // Where each kept record ends in the chunk, and its line number: what a cursor needs to resume
+  // exactly after the last committed record, even in the middle of a chunk.
+  const endsAll: number[] = []
+  const linesAll: number[] = []
   while (start < data.length) {
     let nl = data.indexOf(0x0a, start)
     if (nl === -1) nl = data.length
@@ -43,8 +47,11 @@ export function validateLines(data: Buffer, validateJson: boolean): { valid: Buf
         reason = `invalid JSON: ${(err as Error).message}`
       }
     }
-    if (reason === null) count++
-    else {
+    if (reason === null) {
+      count++
+      endsAll.push(Math.min(nl + 1, data.length))
+      linesAll.push(lines)
+    } else {
       // Keep the good run before this line; the bad line is reported, never silently lost.
       if (start > keptFrom) keep.push(data.subarray(keptFrom, start))
       keptFrom = nl + 1
@@ -52,9 +59,11 @@ export function validateLines(data: Buffer, validateJson: boolean): { valid: Buf
     }
     start = nl + 1
   }
-  if (rejects.length === 0) return { valid: data, count, lines, rejects }
+  const ends = Uint32Array.from(endsAll)
+  const lineNos = Uint32Array.from(linesAll)
+  if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
-  return { valid: Buffer.concat(keep), count, lines, rejects }
+  return { valid: Buffer.concat(keep), count, lines, rejects, ends, lineNos }
 }
 
 function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {

@@ -105,13 +105,17 @@ async function* readBinary(path: string, segment: number, stats: FileSourceStats
  */
 /** Where a batch ends in its input: what a durable cursor records. */
 export interface Position { file: string; offset: number; line: number; last: boolean }
-export type PositionedBatch = LineBatch & { pos: Position }
+/**
+ * A line batch with where it ends in its input (`pos`), and where each of its records ends
+ * (`ends[i]`, byte offset after record i's newline; `lines[i]`, its line number).
+ */
+export type PositionedBatch = LineBatch & { pos: Position; ends: Float64Array; lines: Float64Array }
 
 export async function* readLinesParallel(
   path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool, stats: FileSourceStats, onReject: FileSourceOptions['onReject'],
   from: { offset: number; line: number; input?: NodeJS.ReadableStream } = { offset: 0, line: 0 },
 ): AsyncGenerator<PositionedBatch> {
-  type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; end: number; endLine: number }
+  type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; start: number; end: number; endLine: number }
   const jobs = new OrderedJobs<Done>(pool.size * 2)
   let carry: Buffer | null = null
   let skipping = false // inside an over-long line: drop bytes until its newline
@@ -124,8 +128,9 @@ export async function* readLinesParallel(
     lineNo += n
     offset += consumed
     const end = offset
+    const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     const endLine = lineNo
-    return pool.run({ op: 'lines', data: chunk, validateJson: json }).then((res) => ({ res, firstLine, end, endLine }))
+    return pool.run({ op: 'lines', data: chunk, validateJson: json }).then((res) => ({ res, firstLine, start, end, endLine }))
   }
   const take = function* (done: Done, last = false): Generator<PositionedBatch> {
     const r = done.res
@@ -137,7 +142,13 @@ export async function* readLinesParallel(
       onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: x.raw })
     }
     // An empty batch still carries its position, so that a cursor can move past rejected lines.
-    yield { kind: 'lines', data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last } }
+    const ends = new Float64Array(r.count)
+    const lines = new Float64Array(r.count)
+    for (let i = 0; i < r.count; i++) {
+      ends[i] = Math.min(done.start + r.ends[i]!, done.end) // a final line without '\n' got one added
+      lines[i] = done.firstLine + r.lineNos[i]!
+    }
+    yield { kind: 'lines', data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last }, ends, lines }
   }
   const tooLong = (): void => {
     lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
@@ -177,7 +188,7 @@ export async function* readLinesParallel(
   if (skipped > 0 || jobs.size === 0) {
     // Nothing left to validate, but the cursor must still learn that this input is finished.
     offset += skipped
-    yield { kind: 'lines', data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: jobs.size === 0 } }
+    yield { kind: 'lines', data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: jobs.size === 0 }, ends: new Float64Array(0), lines: new Float64Array(0) }
   }
   while (jobs.size > 0) {
     const done = (await jobs.drainOne())!

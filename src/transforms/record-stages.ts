@@ -53,24 +53,27 @@ export class RecordStages extends Transform {
 
   async #run(batch: PositionedBatch): Promise<PositionedBatch> {
     const out: Buffer[] = []
-    let count = 0
+    const ends: number[] = []
+    const lines: number[] = []
     let start = 0
+    let i = 0
     const data = batch.data
-    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+    for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start), i++) {
       const raw = data.subarray(start, nl)
       start = nl + 1
-      const kept = await this.#record(raw, batch)
+      const kept = await this.#record(raw, batch, batch.lines[i])
       if (kept) {
         out.push(kept, NL)
-        count++
+        ends.push(batch.ends[i]!)
+        lines.push(batch.lines[i]!)
       }
     }
-    return { kind: 'lines', data: Buffer.concat(out), count, pos: batch.pos }
+    return { kind: 'lines', data: Buffer.concat(out), count: ends.length, pos: batch.pos, ends: Float64Array.from(ends), lines: Float64Array.from(lines) }
   }
 
-  async #record(raw: Buffer, batch: PositionedBatch): Promise<Buffer | null> {
+  async #record(raw: Buffer, batch: PositionedBatch, lineNo: number | undefined): Promise<Buffer | null> {
     const text = raw.toString('utf8')
-    let rec: PipelineRecord = { value: this.#o.json ? JSON.parse(text) : text, raw }
+    let rec = lazyRecord(raw, text, this.#o.json)
     let changed = false
     for (const s of this.#o.stages) {
       if (s.counters) s.counters.recordsIn++
@@ -94,7 +97,7 @@ export class RecordStages extends Transform {
           if (s.counters) s.counters.errors++
           this.#o.deadLetter({
             stage: s.stage, label: s.label, code: err instanceof MaifError ? err.code : 'MAIF_ERR_RECORD', reason: (err as Error)?.message ?? String(err),
-            attempts, raw: text, source: { file: batch.pos.file },
+            attempts, raw: text, source: lineNo === undefined ? { file: batch.pos.file } : { file: batch.pos.file, line: lineNo },
           })
           return null
         }
@@ -106,5 +109,20 @@ export class RecordStages extends Transform {
     const line = Buffer.from(this.#o.json ? JSON.stringify(rec.value) : String(rec.value), 'utf8')
     if (line.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a stage produced a record with a newline in it')
     return line
+  }
+}
+
+/** A record whose JSON is parsed only if a stage reads `value`: no-op and byte-level stages stay cheap. */
+function lazyRecord(raw: Buffer, text: string, json: boolean): PipelineRecord {
+  let parsed: { v: unknown } | null = null
+  return {
+    raw,
+    get value(): unknown {
+      parsed ??= { v: json ? JSON.parse(text) : text }
+      return parsed.v
+    },
+    set value(v: unknown) {
+      parsed = { v }
+    },
   }
 }
