@@ -6,7 +6,7 @@
 //     `wallMs` and should return `peakRssBytes` when it runs a child process.
 //   - Throw `SkipError` (code BENCH_SKIP) when the candidate cannot run yet (not built, not implemented).
 //     run.mjs reports it as "skipped", never as a number. Any other error is reported as "failed".
-import { createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -243,14 +243,88 @@ export async function events(n, keyringDir, { dir, pool: usePool = false }) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// engine(input, { stages, sink })
+
+const ENGINE = new URL('../dist/core/engine.js', import.meta.url);
+
+/** @returns {Promise<{ runPipeline: (def: unknown, opts: unknown) => Promise<any>, builtinStages: { with: (s: unknown) => unknown } }>} */
+async function loadEngine() {
+  if (!existsSync(fileURLToPath(ENGINE))) throw new SkipError('dist/core/engine.js not found (run `npm run build` first)');
+  const m = await import(ENGINE.href);
+  if (typeof m.runPipeline !== 'function' || typeof m.builtinStages?.with !== 'function') {
+    throw new SkipError('dist/core/engine.js does not export runPipeline and builtinStages');
+  }
+  return m;
+}
+
 /**
- * In-process engine throughput over the same records as the JS-loop baseline.
- * @param {AsyncIterable<Buffer[]>} records batches of JSONL lines (no trailing newline)
- * @returns {Promise<{ records?: number } | void>}
+ * The bench pipeline: a text file source, `stages` no-op record stages, a file sink.
+ * @param {string} input @param {number} stages @param {string} sink
  */
-export async function engine(records) {
-  void records;
-  // TODO(core): push the batches through the engine (parse, frame, compress, encrypt, chain, sign)
-  // into a discarding sink.
-  throw new SkipError('engine(): not implemented yet in bench/candidates.mjs');
+export function engineDefinition(input, stages, sink) {
+  return {
+    name: 'bench-engine',
+    source: { type: 'file', path: input, format: 'text' },
+    transforms: Array.from({ length: stages }, () => ({ type: 'noop' })),
+    sink: { type: 'file', path: sink },
+  };
+}
+
+/** The engine's registry plus a `noop` record stage that returns the record it was given. */
+async function noopRegistry() {
+  const { builtinStages } = await loadEngine();
+  return builtinStages.with({ noop: { create: () => (/** @type {unknown} */ r) => r } });
+}
+
+/**
+ * Picks where the engine (and the bare-loop baseline) write: /dev/null if the engine's file sink
+ * accepts it, else a file on tmpfs (/dev/shm, or `dir` without it). The file sink fsyncs on close and
+ * fsync on /dev/null fails with EINVAL, so this is probed with a one-line input first.
+ * @param {string} dir scratch directory
+ * @returns {Promise<{ path: string, note: string | null }>}
+ */
+export async function engineSink(dir) {
+  const { runPipeline } = await loadEngine();
+  const registry = await noopRegistry();
+  const probe = join(dir, 'engine-probe.jsonl');
+  writeFileSync(probe, '{"probe":1}\n');
+  try {
+    await runPipeline(engineDefinition(probe, 1, '/dev/null'), { registry });
+    return { path: '/dev/null', note: null };
+  } catch (e) {
+    const path = existsSync('/dev/shm') ? join('/dev/shm', `maif-bench-engine-${process.pid}.out`) : join(dir, 'engine-sink.out');
+    return {
+      path,
+      note: `the engine's file sink cannot write to /dev/null (${String(/** @type {Error} */ (e)?.message ?? e).split('\n')[0]}), ` +
+        `so the engine and the bare loop both write to ${path}, removed after each run`,
+    };
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+/**
+ * In-process `runPipeline` over a JSONL file read as text: `stages` no-op record stages
+ * (`{ type: 'noop' }`, registered as `{ create: () => (r) => r }`), then a file sink at `sink`.
+ * The time covers the whole runPipeline call (validation, worker pool start and close, final fsync).
+ * A sink other than /dev/null is removed before and after the run.
+ * @param {string} input
+ * @param {{ stages: number, sink: string }} opts
+ * @returns {Promise<CandidateRun & { wallMs: number, records: number }>}
+ */
+export async function engine(input, { stages, sink }) {
+  const { runPipeline } = await loadEngine();
+  const registry = await noopRegistry();
+  const def = engineDefinition(input, stages, sink);
+  const devNull = sink === '/dev/null';
+  if (!devNull) rmSync(sink, { force: true });
+  try {
+    const t0 = performance.now();
+    const report = await runPipeline(def, { registry });
+    const wallMs = performance.now() - t0;
+    return { wallMs, records: report.delivered, detail: report };
+  } finally {
+    if (!devNull) rmSync(sink, { force: true });
+  }
 }

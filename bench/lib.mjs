@@ -1,10 +1,14 @@
-// Shared helpers for the bench harness: child-process timing with peak RSS, line batching, stats.
+// Shared helpers for the bench harness: child-process timing with peak RSS, line batching, stats,
+// and the fixed-size record generator used by the engine bench.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { sfc32 } from './gen-agent-logs.mjs';
 
 /**
  * @typedef {object} CommandResult
@@ -93,7 +97,7 @@ export async function runCommand(cmd, args, { stdout = 'pipe', rss = false, cwd,
 
 /**
  * Reads a file and yields batches of lines (Buffers without the newline), one batch per read chunk.
- * This is the "fast line split" shared by the JS-loop baseline and the engine candidate.
+ * This is the "fast line split" of the JS-loop baseline.
  * @param {string} file
  * @param {number} [highWaterMark]
  * @returns {AsyncGenerator<Buffer[]>}
@@ -157,4 +161,49 @@ export async function sha256File(file) {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk);
   return h.digest('hex');
+}
+
+/** Bump when generateFixedRecords' output for given arguments changes (run.mjs keys its cache on it). */
+export const FIXED_RECORDS_VERSION = 1;
+
+const FIXED_WORDS = ('the agent tool call result step plan read write file test build error retry check value ' +
+  'output parse config module search query token cache index block stream hash chain verify container ' +
+  'append commit patch diff review latency memory worker queue batch event handler timeout request').split(' ');
+const FIXED_TOOLS = ['bash', 'read_file', 'write_file', 'edit_file', 'search', 'grep', 'run_tests', 'fetch_url'];
+
+/**
+ * Writes floor(bytes / recordBytes) JSONL records (at least one) of exactly `recordBytes` bytes each,
+ * newline included: `{"seq","ts","agent","run","tool","msg"}` with `msg` padded from a word list.
+ * Deterministic: same arguments, same bytes. Used by the engine bench (1 KiB records).
+ * @param {string} path
+ * @param {{ bytes: number, recordBytes?: number, seed?: number }} opts
+ * @returns {Promise<{ path: string, bytes: number, records: number }>}
+ */
+export async function generateFixedRecords(path, { bytes, recordBytes = 1024, seed = 1 }) {
+  const records = Math.max(1, Math.floor(bytes / recordBytes));
+  const rnd = sfc32(seed);
+  const t0 = Date.UTC(2025, 0, 1, 8, 0, 0);
+  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
+  try {
+    let chunk = '';
+    for (let i = 0; i < records; i++) {
+      const head = `{"seq":${i},"ts":"${new Date(t0 + i * 137).toISOString()}","agent":"agent-${String(rnd() % 64).padStart(3, '0')}",` +
+        `"run":"run-${rnd().toString(16).padStart(8, '0')}","tool":"${FIXED_TOOLS[rnd() % FIXED_TOOLS.length]}","msg":"`;
+      const room = recordBytes - head.length - 3; // '"}' and '\n'
+      if (room < 0) throw new Error(`recordBytes ${recordBytes} is too small`);
+      let msg = '';
+      while (msg.length < room) msg += (msg ? ' ' : '') + FIXED_WORDS[rnd() % FIXED_WORDS.length];
+      chunk += head + msg.slice(0, room) + '"}\n';
+      if (chunk.length >= 1 << 20) {
+        if (!out.write(chunk)) await once(out, 'drain');
+        chunk = '';
+      }
+    }
+    out.end(chunk);
+    await finished(out);
+  } catch (e) {
+    out.destroy();
+    throw e;
+  }
+  return { path, bytes: records * recordBytes, records };
 }

@@ -5,16 +5,18 @@
 //   MAIF_BENCH_SMALL_BYTES  size of the small input used to check that RSS stays flat (default 16MiB)
 //   MAIF_BENCH_RUNS         timed runs per figure; the median is reported (default 3)
 //   MAIF_BENCH_EVENTS       events per events() run (default 1000000)
+//   MAIF_BENCH_ENGINE_BYTES  size of the 1 KiB-record input of the engine bench (default 256MiB)
+//   MAIF_BENCH_ENGINE_STAGES no-op record stages in the engine bench (default 6; a 0-stage variant always runs)
 //   MAIF_BENCH_DIR          where data files are generated and cached (default $TMPDIR/maif-bench)
 //   MAIF_BENCH_CLI          CLI to run for keygen/pack/verify (default dist/cli.js)
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { generate, parseBytes, GENERATOR_VERSION } from './gen-agent-logs.mjs';
-import { lineBatches, runCommand, sha256File, stats, tail } from './lib.mjs';
+import { FIXED_RECORDS_VERSION, generateFixedRecords, lineBatches, runCommand, sha256File, stats, tail } from './lib.mjs';
 import * as candidates from './candidates.mjs';
 
 /** @typedef {import('./lib.mjs').Stat} Stat */
@@ -25,12 +27,17 @@ const MiB = 1024 * 1024;
 
 /** @param {string | undefined} v @param {number} dflt */
 const posInt = (v, dflt) => (v && Number(v) > 0 ? Math.floor(Number(v)) : dflt);
+/** @param {string | undefined} v @param {number} dflt */
+const nonNegInt = (v, dflt) => (v != null && v !== '' && Number(v) >= 0 ? Math.floor(Number(v)) : dflt);
 const env = process.env;
 const cfg = {
   bytes: parseBytes(env.MAIF_BENCH_BYTES || '1GiB'),
   smallBytes: parseBytes(env.MAIF_BENCH_SMALL_BYTES || '16MiB'),
   runs: posInt(env.MAIF_BENCH_RUNS, 3),
   events: posInt(env.MAIF_BENCH_EVENTS, 1_000_000),
+  engineBytes: parseBytes(env.MAIF_BENCH_ENGINE_BYTES || '256MiB'),
+  engineStages: nonNegInt(env.MAIF_BENCH_ENGINE_STAGES, 6),
+  engineRecordBytes: 1024,
   dir: env.MAIF_BENCH_DIR || join(os.tmpdir(), 'maif-bench'),
   seed: 1,
 };
@@ -41,6 +48,7 @@ const TARGETS = {
   packVsZstd: 0.6, // pack MB/s >= 0.6 x zstd -1 -T1 MB/s on the input
   eventsPerSec: 400_000,
   rss: { factor: 1.25, slackMiB: 16 }, // "flat": large-input peak RSS <= small * factor + slack
+  engineOverheadPct: 20, // engine time through N no-op stages < bare loop time x 1.2, same records
 };
 
 /** @param {string} msg */
@@ -93,6 +101,31 @@ async function ensureData(bytes) {
   log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   writeFileSync(metaFile, JSON.stringify({ generatorVersion: GENERATOR_VERSION, seed: cfg.seed, target: bytes, bytes: res.bytes, records: res.records }));
   return { file, bytes: res.bytes, records: res.records, reused: false };
+}
+
+/**
+ * The engine bench input: records of exactly cfg.engineRecordBytes (1 KiB, newline included).
+ * Generated once and reused like ensureData.
+ * @param {number} bytes
+ * @returns {Promise<{ file: string, bytes: number, records: number, recordBytes: number, reused: boolean }>}
+ */
+async function ensureEngineData(bytes) {
+  mkdirSync(cfg.dir, { recursive: true });
+  const recordBytes = cfg.engineRecordBytes;
+  const file = join(cfg.dir, `records-${recordBytes}B-${bytes}-seed${cfg.seed}.jsonl`);
+  const metaFile = `${file}.meta.json`;
+  try {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (meta.version === FIXED_RECORDS_VERSION && meta.seed === cfg.seed && meta.target === bytes && meta.recordBytes === recordBytes && statSync(file).size === meta.bytes) {
+      return { file, bytes: meta.bytes, records: meta.records, recordBytes, reused: true };
+    }
+  } catch { /* missing or stale: regenerate */ }
+  log(`generating ${file} (${(bytes / MiB).toFixed(0)} MiB of ${recordBytes} B records) ...`);
+  const t0 = performance.now();
+  const res = await generateFixedRecords(file, { bytes, recordBytes, seed: cfg.seed });
+  log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  writeFileSync(metaFile, JSON.stringify({ version: FIXED_RECORDS_VERSION, seed: cfg.seed, target: bytes, recordBytes, bytes: res.bytes, records: res.records }));
+  return { file, bytes: res.bytes, records: res.records, recordBytes, reused: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +205,129 @@ async function jsLoop(file, size) {
 }
 
 /**
+ * The engine bench baseline, the same work without the engine's streams: read 1 MiB chunks, find each
+ * line by scanning for '\n', pass a `{ raw: Buffer }` per line through `stages` no-op functions
+ * `(r) => r`, and write each chunk to `sink` (an fd of /dev/null, or of the file the engine writes to,
+ * which is then fsynced like the engine's file sink does and removed).
+ * @param {string} file @param {number} stages @param {string} sink
+ */
+async function bareLoop(file, stages, sink) {
+  const fns = Array.from({ length: stages }, () => (/** @type {{ raw: Buffer } | null} */ r) => r);
+  const devNull = sink === '/dev/null';
+  if (!devNull) rmSync(sink, { force: true });
+  const t0 = performance.now();
+  const fd = openSync(sink, 'a');
+  let records = 0;
+  /** @param {Buffer} raw */
+  const one = (raw) => {
+    /** @type {{ raw: Buffer } | null} */
+    let rec = { raw };
+    for (let i = 0; i < fns.length; i++) rec = fns[i](rec);
+    if (rec !== null) records++;
+  };
+  try {
+    /** @type {Buffer | null} */
+    let rest = null;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      let start = 0;
+      let nl = chunk.indexOf(10);
+      if (rest !== null && nl !== -1) {
+        one(Buffer.concat([rest, chunk.subarray(0, nl)]));
+        rest = null;
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      while (nl !== -1) {
+        one(chunk.subarray(start, nl));
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      if (start < chunk.length) rest = rest ? Buffer.concat([rest, chunk.subarray(start)]) : chunk.subarray(start);
+      for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off);
+    }
+    if (rest !== null && rest.length > 0) one(rest);
+    if (!devNull) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const wallMs = performance.now() - t0;
+  if (!devNull) rmSync(sink, { force: true });
+  return { wallMs, records };
+}
+
+/**
+ * Engine vs bare loop on the 1 KiB-record input, with N = cfg.engineStages no-op stages and with none.
+ * Each run does bare(N), engine(N), bare(0), engine(0) back to back, so both sides of a ratio see
+ * the same machine state. The bare loop gets one untimed warm-up (which also loads the page cache).
+ * @param {{ file: string, bytes: number, records: number }} input
+ * @param {string} dir scratch directory
+ */
+async function engineBench(input, dir) {
+  const N = cfg.engineStages;
+  const variants = N === 0 ? [0] : [N, 0];
+  /** @type {{ path: string, note: string | null }} */
+  let sink = { path: '/dev/null', note: null };
+  /** @type {unknown} */
+  let engineErr;
+  try {
+    sink = await candidates.engineSink(dir);
+  } catch (e) {
+    engineErr = e;
+  }
+  if (sink.note) log(`engine: ${sink.note}`);
+  await bareLoop(input.file, N, sink.path);
+  /** @type {Record<number, { bare: Record<string, number[]>, engine: Record<string, number[]>, report?: unknown }>} */
+  const acc = Object.fromEntries(variants.map((n) => [n, { bare: {}, engine: {} }]));
+  /** @param {Record<string, number[]>} into @param {number} ms */
+  const add = (into, ms) => {
+    const v = { wallMs: ms, recordsPerSec: (input.records / ms) * 1000, mbps: mbps(input.bytes, ms) };
+    for (const [k, x] of Object.entries(v)) (into[k] ??= []).push(x);
+    return v;
+  };
+  for (let i = 0; i < cfg.runs; i++) {
+    for (const n of variants) {
+      const b = await bareLoop(input.file, n, sink.path);
+      if (b.records !== input.records) throw new Error(`bare loop counted ${b.records} records, the input has ${input.records}`);
+      const bv = add(acc[n].bare, b.wallMs);
+      let msg = `bare ${fmt(bv.recordsPerSec)} rec/s`;
+      if (engineErr === undefined) {
+        try {
+          const r = await candidates.engine(input.file, { stages: n, sink: sink.path });
+          if (r.records !== input.records) throw new Error(`engine delivered ${r.records} records, the input has ${input.records}`);
+          const ev = add(acc[n].engine, r.wallMs);
+          acc[n].report = r.detail;
+          msg += `, engine ${fmt(ev.recordsPerSec)} rec/s (${(((r.wallMs / b.wallMs) - 1) * 100).toFixed(1)}% over bare)`;
+        } catch (e) {
+          engineErr = e;
+        }
+      }
+      log(`  engine vs bare loop, ${n} stages, run ${i + 1}/${cfg.runs}: ${msg}`);
+    }
+  }
+  /** @param {Record<string, number[]>} a */
+  const toStats = (a) => Object.fromEntries(Object.entries(a).map(([k, xs]) => [k, stats(xs)]));
+  /** @param {number} n @returns {Outcome} */
+  const outcome = (n) => {
+    if (engineErr !== undefined) {
+      const err = /** @type {Error & { code?: string }} */ (engineErr);
+      const status = err?.code === 'BENCH_SKIP' ? 'skipped' : 'failed';
+      return { status, reason: String(err?.message ?? err) };
+    }
+    return { status: 'ok', stages: n, ...toStats(acc[n].engine), report: acc[n].report };
+  };
+  if (engineErr !== undefined) {
+    const o = outcome(N);
+    log(`engine: ${o.status}: ${'reason' in o ? o.reason : ''}`);
+  }
+  const last = variants[variants.length - 1];
+  return {
+    sink,
+    bare: toStats(acc[N].bare), bareNoStages: toStats(acc[last].bare),
+    engine: outcome(N), engineNoStages: outcome(last),
+  };
+}
+
+/**
  * Times one candidate call; uses the candidate's own wallMs when it reports one.
  * @template {import('./candidates.mjs').CandidateRun} T
  * @param {() => Promise<T>} fn
@@ -197,6 +353,7 @@ async function main() {
 
   const large = await ensureData(cfg.bytes);
   const small = await ensureData(cfg.smallBytes);
+  const engineData = await ensureEngineData(cfg.engineBytes);
 
   // Baselines (one untimed warm-up each; the warm-ups also pull the files into the page cache).
   log('baselines ...');
@@ -213,6 +370,7 @@ async function main() {
     file: large.file, bytes: large.bytes, records: js0.records, reused: large.reused,
     zstd1Ratio: large.bytes / zstdBytes,
     small: { file: small.file, bytes: small.bytes, reused: small.reused },
+    engine: { ...engineData, stages: cfg.engineStages, sink: /** @type {string | null} */ (null), sinkNote: /** @type {string | null} */ (null) },
   };
 
   // Candidates
@@ -323,14 +481,13 @@ async function main() {
     cand.events = await eventsRun(false);
     cand.eventsPool = await eventsRun(true);
 
-    cand.engine = await attempt('engine', async () =>
-      repeat('engine', async () => {
-        const t0 = performance.now();
-        const r = await candidates.engine(lineBatches(large.file));
-        const ms = performance.now() - t0;
-        const records = (r && r.records) || data.records;
-        return { mbps: mbps(large.bytes, ms), recordsPerSec: (records / ms) * 1000 };
-      }));
+    log(`engine vs bare loop (${fmt(engineData.records)} x ${engineData.recordBytes} B records, ${cfg.engineStages} no-op stages) ...`);
+    const eng = await engineBench(engineData, work);
+    data.engine.sink = eng.sink.path;
+    data.engine.sinkNote = eng.sink.note;
+    Object.assign(baselines, { bareLoop: eng.bare, bareLoopNoStages: eng.bareNoStages });
+    cand.engine = eng.engine;
+    cand.engineNoStages = eng.engineNoStages;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -354,7 +511,13 @@ async function main() {
   /** @param {Outcome | undefined} o */
   const identical = (o) => (o?.status === 'ok' ? /** @type {boolean} */ (o.roundTripIdentical) : null);
   const roundTrip = [identical(cand.catLarge), identical(cand.catSmall)];
-  const engineRatio = ratio(med(cand.engine, 'mbps'), baselines.jsLoop.mbps?.median);
+  /** Engine time / bare-loop time (medians) and the overhead in percent. @param {Outcome} o @param {Record<string, Stat> | undefined} bare */
+  const overhead = (o, bare) => {
+    const r = ratio(med(o, 'wallMs'), bare?.wallMs?.median);
+    return { timeRatio: r, overheadPct: r == null ? null : (r - 1) * 100 };
+  };
+  const engineOverhead = overhead(cand.engine, /** @type {any} */ (baselines).bareLoop);
+  const engineOverheadNoStages = overhead(cand.engineNoStages, /** @type {any} */ (baselines).bareLoopNoStages);
   const checks = {
     verifyVsSha256: { value: verifyRatio, target: TARGETS.verifyVsSha256, pass: verifyRatio == null ? null : verifyRatio >= TARGETS.verifyVsSha256 },
     packVsZstd: { value: packRatio, target: TARGETS.packVsZstd, pass: packRatio == null ? null : packRatio >= TARGETS.packVsZstd },
@@ -365,7 +528,8 @@ async function main() {
     verifyRssFlat: rssCheck('verify'),
     verifyDecryptRssFlat: rssCheck('verifyDecrypt'),
     catRssFlat: rssCheck('cat'),
-    engineVsJsLoop: { value: engineRatio, target: null, pass: null },
+    engineOverhead: { stages: cfg.engineStages, ...engineOverhead, target: TARGETS.engineOverheadPct, pass: engineOverhead.overheadPct == null ? null : engineOverhead.overheadPct < TARGETS.engineOverheadPct },
+    engineOverheadNoStages: { stages: 0, ...engineOverheadNoStages, target: null, pass: null },
   };
 
   const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, config: cfg, targets: TARGETS, data, baselines: { ...baselines, opensslSha256Container: opensslContainer }, candidates: cand, checks };
@@ -410,6 +574,11 @@ function printTable(r) {
   rows.push(['openssl dgst -sha256, container', b.opensslSha256Container.mbps ? `${fmt(b.opensslSha256Container.mbps.median)} MB/s` : '-', spread(b.opensslSha256Container.mbps), '', '', '']);
   rows.push(['zstd -1 -T1, input', `${fmt(b.zstd1Input.mbps?.median)} MB/s`, spread(b.zstd1Input.mbps), `ratio ${r.data.zstd1Ratio.toFixed(2)}x`, '', '']);
   rows.push(['JS line loop, input', `${fmt(b.jsLoop.mbps?.median)} MB/s`, spread(b.jsLoop.mbps), `${fmt(b.jsLoop.recordsPerSec?.median)} rec/s`, '', '']);
+  const N = r.config.engineStages;
+  /** @param {string} name @param {Record<string, Stat> | undefined} s */
+  const bareRow = (name, s) => rows.push([name, s?.recordsPerSec ? `${fmt(s.recordsPerSec.median)} rec/s` : '-', spread(s?.recordsPerSec), s?.mbps ? `${fmt(s.mbps.median)} MB/s` : '', '', '']);
+  bareRow(`bare loop, ${N} no-op fns, 1 KiB recs`, b.bareLoop);
+  if (N !== 0) bareRow('bare loop, 0 fns, 1 KiB recs', b.bareLoopNoStages);
   rows.push(['', '', '', '', '', '']);
   rows.push(['CANDIDATE', 'median', 'spread', 'ratio', 'target', 'status']);
 
@@ -450,7 +619,14 @@ function printTable(r) {
   rssRows('verify --pub', 'verify', 'verifyRssFlat');
   rssRows('verify --keyring', 'verifyDecrypt', 'verifyDecryptRssFlat');
   rssRows('cat', 'cat', 'catRssFlat');
-  row('engine, in-process MB/s', c.engine, 'mbps', 'MB/s', `${x(k.engineVsJsLoop.value)} JS loop`);
+  /** @param {{ timeRatio: number | null, overheadPct: number | null }} o */
+  const over = (o) => (o.timeRatio == null || o.overheadPct == null ? '-' : `${x(o.timeRatio)} bare time, ${o.overheadPct >= 0 ? '+' : ''}${o.overheadPct.toFixed(1)}%`);
+  row(`engine, ${N} no-op stages, 1 KiB recs`, c.engine, 'recordsPerSec', 'rec/s', over(k.engineOverhead), `<+${TARGETS.engineOverheadPct}%`, k.engineOverhead.pass);
+  row(`engine, ${N} no-op stages, MB/s`, c.engine, 'mbps', 'MB/s');
+  if (N !== 0) {
+    row('engine, 0 stages, 1 KiB recs', c.engineNoStages, 'recordsPerSec', 'rec/s', over(k.engineOverheadNoStages));
+    row('engine, 0 stages, MB/s', c.engineNoStages, 'mbps', 'MB/s');
+  }
 
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const m = r.machine;
@@ -461,6 +637,10 @@ function printTable(r) {
   notes.forEach((n, i) => console.log(`[${i + 1}] ${n}`));
   console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB. Ratios: pack vs zstd -1 on the input, verify --pub vs openssl sha256 on the container.`);
   console.log(`events: ${fmt(r.config.events)} x ${400} B JSON events; overhead = (container bytes - zstd -1 bytes of the same JSONL) / n.`);
+  const e = r.data.engine;
+  console.log(`engine: runPipeline, text file source -> N x noop -> file sink ${e.sink ?? '-'}, ${fmt(e.records)} x ${e.recordBytes} B records (${fmt(e.bytes)} bytes); ` +
+    'overhead = median engine time / median bare-loop time - 1, same records, bare loop = read + split + N no-op fns + write.');
+  if (e.sinkNote) console.log(`engine sink: ${e.sinkNote}.`);
 }
 
 main().catch((e) => {

@@ -1,25 +1,22 @@
 #!/usr/bin/env node
 // The maif command line. Exit codes: 0 success, 1 verification or integrity failure, 2 usage or I/O error.
 import { parseArgs } from 'node:util'
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { open as fsOpen, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { generateKeyring, loadKeyring, loadPublicKey, type LocalKeyring } from './core/keyring.js'
 import { SIGNATURE_ALGS, type SignatureAlg } from './core/signing.js'
-import { openContainerWriter } from './core/writer.js'
 import { verifyContainer, type VerifyResult } from './core/verify.js'
 import { recoverContainer } from './core/recover.js'
 import { ContainerReader } from './core/reader.js'
 import { inspectContainer } from './core/inspect.js'
-import { readFiles, type FileFormat, type FileSourceStats } from './sources/file.js'
+import type { FileFormat } from './sources/file.js'
+import type { PipelineDefinition } from './core/pipeline-schema.js'
 import { CODECS, type Codec } from './core/format.js'
 import { WorkerPool } from './core/worker-pool.js'
 import { builtinStages, checkEnvironment, runPipeline } from './core/engine.js'
 import { formatIssue, lintPipelineFile, loadPipelineFile, parseSetArgs } from './core/pipeline-def.js'
-import { pipelineJsonSchema } from './core/pipeline-schema.js'
+import { pipelineJsonSchema, resolveSinks } from './core/pipeline-schema.js'
 import { createLogger, RunMetrics, startProgress, startPrometheus } from './core/observability.js'
 import type { KeyObject } from 'node:crypto'
 
@@ -78,6 +75,24 @@ async function cmdKeygen(args: string[]): Promise<number> {
   return 0
 }
 
+/** `maif pack` is a built-in pipeline: the same engine and stages as `maif run`, defined from its flags. */
+export function packPipeline(inputs: string[], o: { out: string; keyring: string; format: FileFormat; codec: Codec; blockRecords?: number; checkpointBlocks?: number; plaintext: boolean }): PipelineDefinition {
+  return {
+    name: 'pack',
+    source: { type: 'file', paths: inputs, format: o.format },
+    transforms: [
+      { type: 'frame', ...(o.blockRecords ? { blockRecords: o.blockRecords } : {}) },
+      { type: 'compress', codec: o.codec },
+      ...(o.plaintext ? [] : [{ type: 'encrypt' as const }]),
+      { type: 'chain', ...(o.checkpointBlocks ? { checkpointEvery: { blocks: o.checkpointBlocks } } : {}) },
+      { type: 'sign' },
+    ],
+    sink: { type: 'container', path: o.out },
+    deadLetter: { type: 'file', path: `${o.out}.rejected.jsonl` },
+    security: { keyring: o.keyring, requireEncryption: !o.plaintext },
+  }
+}
+
 async function cmdPack(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string', short: 'o' }, keyring: { type: 'string' }, format: { type: 'string' }, codec: { type: 'string' },
@@ -89,48 +104,24 @@ async function cmdPack(args: string[]): Promise<number> {
   if (!['jsonl', 'text', 'binary'].includes(format)) usage('--format must be jsonl, text or binary')
   const codec = (values.codec ?? 'zstd') as Codec
   if (!(codec in CODECS)) usage('--codec must be zstd, gzip, brotli or none')
-  const blockRecords = intOpt(values['block-records'], 'block-records')
-  const ckBlocks = intOpt(values['checkpoint-blocks'], 'checkpoint-blocks')
-  const keyring = await keyringFrom(values.keyring)
+  const keyring = typeof values.keyring === 'string' ? values.keyring : process.env.MAIF_KEYRING
   if (!keyring) usage('pack needs --keyring DIR (or MAIF_KEYRING) for its signing key; create one with maif keygen')
   const out = values.out as string
-  const rejectedPath = `${out}.rejected.jsonl`
-  let rejected: WriteStream | null = null
-  const stats: FileSourceStats = { files: 0, lines: 0, accepted: 0, rejected: 0, bytes: 0 }
-  const started = Date.now()
-  const pool = new WorkerPool()
-  const rejectedWrites: Promise<void>[] = []
-  let w
-  try {
-    w = await openContainerWriter(out, {
-      pool,
-      keyProvider: keyring, signer: keyring.signer, encryption: values.plaintext ? 'none' : 'required', codec,
-      framer: { mode: format === 'binary' ? 'binary' : 'lines', type: format === 'jsonl' ? 'JSON' : format === 'text' ? 'TEXT' : 'BINA', ...(blockRecords ? { blockRecords } : {}) },
-      ...(ckBlocks ? { checkpointEvery: { blocks: ckBlocks } } : {}),
-    })
-    const onReject = (r: { file: string; line: number; reason: string; code: string; raw: string }): void => {
-      rejected ??= createWriteStream(rejectedPath, { flags: 'a', highWaterMark: 1 << 16 })
-      rejected.write(JSON.stringify(r) + '\n')
-    }
-    const source = Readable.from(readFiles(positionals, { format, onReject, pool }, stats), { objectMode: true, highWaterMark: 4 })
-    await pipeline([source, ...w.stages, w.sink])
-  } finally {
-    if (rejected !== null) {
-      const r = rejected as WriteStream
-      rejectedWrites.push(new Promise((res) => r.end(res)))
-    }
-    await Promise.all(rejectedWrites)
-    await pool.close()
-  }
-  const c = w.sink.lastCommit!
-  const secs = (Date.now() - started) / 1000
+  const blockRecords = intOpt(values['block-records'], 'block-records')
+  const checkpointBlocks = intOpt(values['checkpoint-blocks'], 'checkpoint-blocks')
+  const def = packPipeline(positionals, {
+    out, keyring: keyring as string, format, codec, plaintext: values.plaintext === true,
+    ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
+  })
+  const r = await runPipeline(def)
+  const c = r.outputs[0]!
   process.stdout.write(
-    `packed ${stats.accepted} record(s) from ${stats.files} file(s) into ${out}: ${c.treeSize} boxes committed, ${w.sink.bytesWritten} bytes appended` +
-    ` (${(stats.bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s)\n` +
-    (format === 'binary' ? '' : `lines read ${stats.lines} = packed ${stats.accepted} + rejected ${stats.rejected}\n`) +
-    (stats.rejected ? `rejected lines written to ${rejectedPath}\n` : ''),
+    `packed ${r.delivered} record(s) from ${r.files} file(s) into ${out}: ${c.records} records in ${c.commits} commit(s)` +
+    ` (${(r.bytes / 1e6 / Math.max(r.durationMs / 1000, 1e-3)).toFixed(1)} MB/s)\n` +
+    (format === 'binary' ? '' : `lines read ${r.recordsIn} = packed ${r.delivered} + rejected ${r.deadLetters}\n`) +
+    (r.deadLetters ? `rejected lines written to ${r.deadLetterFile}\n` : ''),
   )
-  return 0
+  return r.reconciled ? 0 : 1
 }
 
 async function pinnedKeys(pubs: unknown, keyring: LocalKeyring | undefined): Promise<KeyObject[]> {
@@ -279,9 +270,11 @@ async function cmdRun(args: string[]): Promise<number> {
       cwd: process.cwd(),
     })
     progress.stop()
-    if (values.json) process.stdout.write(JSON.stringify(report) + '\n')
+    // A pipeline that writes its records to stdout gets its report on stderr.
+    const out = resolveSinks(def).outputs.some((o) => o.type === 'stdout') ? process.stderr : process.stdout
+    if (values.json) out.write(JSON.stringify(report) + '\n')
     else {
-      process.stdout.write(
+      out.write(
         `${report.status} ${report.pipeline}: records in ${report.recordsIn} = delivered ${report.delivered} + dead letters ${report.deadLetters}` +
         `${report.dropped ? ` + dropped ${report.dropped}` : ''} (${report.reconciled ? 'reconciled' : 'NOT RECONCILED'}) in ${(report.durationMs / 1000).toFixed(2)} s\n` +
         report.outputs.map((o) => `  ${o.type}${o.path ? ` ${o.path}` : ''}: ${o.records} records${o.type === 'container' ? `, ${o.commits} commits` : ''}\n`).join('') +

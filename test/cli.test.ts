@@ -29,10 +29,11 @@ t.test('pack → verify → cat --jsonl reproduces the valid input lines; bad li
   const p = await maif(['pack', SAMPLE, '-o', out, '--keyring', join(dir, 'k'), '--block-records', '300'])
   t.equal(p.code, 0, p.stderr)
   t.match(p.stdout, `lines read ${sampleLines.length} = packed ${goodLines.length} + rejected ${sampleLines.length - goodLines.length}`)
-  const rejected = readFileSync(`${out}.rejected.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; reason: string; code: string; raw: string })
+  const rejected = readFileSync(`${out}.rejected.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { source: { file: string; line: number }; reason: string; code: string; raw: string; stage: string })
   t.equal(rejected.length, sampleLines.length - goodLines.length)
   for (const r of rejected) {
-    t.equal(sampleLines[r.line - 1], r.raw, `rejected line ${r.line} is recorded with its exact bytes`)
+    t.equal(sampleLines[r.source.line - 1], r.raw, `rejected line ${r.source.line} is recorded with its exact bytes`)
+    t.equal(r.stage, 'source')
     t.equal(r.code, 'MAIF_ERR_RECORD')
     t.match(r.reason, /invalid JSON/)
   }

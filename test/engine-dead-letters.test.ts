@@ -1,7 +1,7 @@
 // Dead letters: every record the engine cannot deliver (source rejections, schema violations, user-stage
 // failures) is written to the dead-letter file with where it came from and its original text, and the run's
 // counts reconcile exactly. Record stages keep records byte for byte unless they return a new record object.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { builtinStages, runPipeline, type RunReport } from '../src/core/engine.j
 import { StageRegistry, recordStage } from '../src/core/registry.js'
 import { MaifError } from '../src/core/errors.js'
 import type { PipelineDefinition } from '../src/core/pipeline-schema.js'
+import { maif } from './helpers/cli.js'
 import { freshKeyring, readContainer, readDeadLetters, splitLines, type DeadLetterEntry } from './helpers/engine.js'
 
 const FIXTURE = fileURLToPath(new URL('fixtures/engine/dead-letters.jsonl', import.meta.url))
@@ -84,7 +85,7 @@ function definition(input: string, dir: string, keyring: string, extra: Partial<
 }
 
 /** Runs the pipeline over the given fixture lines (numbers are fixture line numbers) and checks everything. */
-async function check(t: Tap.Test, lineNos: number[]): Promise<void> {
+async function check(t: Test, lineNos: number[]): Promise<void> {
   const dir = t.testdir()
   const keys = await freshKeyring(dir)
   const input = join(dir, 'input.jsonl')
@@ -150,7 +151,7 @@ async function check(t: Tap.Test, lineNos: number[]): Promise<void> {
       t.equal(d?.code, 'MAIF_ERR_RECORD')
       t.equal(d?.attempts, 1, 'a schema violation is permanent: no retry')
       t.match(d?.reason, /schema violation/)
-      t.equal(d?.source?.line, undefined, 'record-stage rejections have no line number')
+      if (d?.source?.line !== undefined) t.equal(d.source.line, at(n), 'a record-stage rejection, when it has a line number, has the right one')
     }
     t.match(byRaw(L(8))?.reason, /\/id/)
   })
@@ -159,6 +160,7 @@ async function check(t: Tap.Test, lineNos: number[]): Promise<void> {
     for (const n of stage) {
       const d = byRaw(L(n))
       t.ok(d, `fixture line ${n} dead-lettered`)
+      if (d?.source?.line !== undefined) t.equal(d.source.line, at(n), 'a record-stage rejection, when it has a line number, has the right one')
       t.equal(d?.stage, 'fail-on-x')
       t.equal(d?.label, 'failer')
       t.equal(d?.code, 'MAIF_ERR_RECORD')
@@ -206,9 +208,23 @@ t.test('an over-long line alone is dead-lettered with its line number', async (t
   t.strictSame(back.lines, [L(1), L(2)], 'the over-long line is not in the container')
 })
 
-t.test('without a dead-letter output a failing record fails the run', async (t) => {
+t.test('without a dead-letter output a failing record fails the run, cleanly', async (t) => {
   const dir = t.testdir()
   const input = join(dir, 'in.jsonl')
   writeFileSync(input, [L(1), L(3)].join('\n') + '\n')
+  const unhandled: unknown[] = []
+  const onUnhandled = (err: unknown): void => { unhandled.push(err) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
   await t.rejects(runPipeline({ source: { type: 'file', path: input, format: 'jsonl' }, sink: { type: 'file', path: join(dir, 'out.jsonl') } }, { cwd: dir }), { code: 'MAIF_ERR_RECORD', message: /no deadLetter output/ })
+  await new Promise((r) => setTimeout(r, 100))
+  t.strictSame(unhandled.map((e) => (e as Error).message), [], 'the failure is reported by runPipeline only: no unhandled rejection left behind')
+
+  // The CLI turns it into its one-line error message (no uncaught-exception crash with a stack trace).
+  writeFileSync(join(dir, 'p.yaml'), `source: { type: file, path: ${JSON.stringify(input)}, format: jsonl }\nsink: { type: file, path: ${JSON.stringify(join(dir, 'cli-out.jsonl'))} }\n`)
+  const r = await maif(['run', join(dir, 'p.yaml'), '--json', '--no-progress', '--log-level', 'silent'])
+  t.equal(r.code, 1)
+  t.equal(r.stdout, '')
+  t.match(r.stderr, /^maif run: MAIF_ERR_RECORD: a record failed .* no deadLetter output$/m)
+  t.notMatch(r.stderr, /triggerUncaughtException|\n\s+at /, 'no stack trace')
 })

@@ -5,6 +5,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { existsSync, readFileSync } from 'node:fs'
 import { loadPipelineFile } from '../src/core/pipeline-def.js'
+import { resolveKeyring } from '../src/core/pipeline-schema.js'
 import { builtinStages, runPipeline, type RunReport } from '../src/core/engine.js'
 import { maif } from './helpers/cli.js'
 import { freshKeyring, readContainer, readDeadLetters, repoPath, REPO, splitLines, validJsonLines } from './helpers/engine.js'
@@ -25,7 +26,7 @@ t.test('YAML and TS pipelines write containers with the same records', async (t)
   const keys = await freshKeyring(dir)
   const run = async (file: string, out: string): Promise<RunReport> => {
     const loaded = await loadPipelineFile(file, { env: { MAIF_KEYRING: keys.dir, MAIF_OUT: out }, knownStages: builtinStages.names() })
-    t.equal(loaded.definition.transforms?.find((s) => s.type === 'encrypt')?.keyring, keys.dir, `${file}: keyring interpolated from env`)
+    t.equal(resolveKeyring(loaded.definition), keys.dir, `${file}: keyring interpolated from env`)
     t.equal(loaded.definition.sink?.type === 'container' ? loaded.definition.sink.path : undefined, out, `${file}: MAIF_OUT interpolated`)
     return runPipeline(loaded.definition, { registry: builtinStages.with(loaded.stages), cwd: REPO })
   }

@@ -9,7 +9,7 @@ const here = import.meta.url
 // Under a TypeScript loader (tests) the worker is worker.ts beside this file; built, it is worker.js.
 const WORKER_URL = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here)
 
-interface Job { req: WorkerRequest; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }
+interface Job { req: WorkerRequest; transfer: ArrayBuffer[]; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }
 
 export class WorkerPool {
   readonly size: number
@@ -50,10 +50,14 @@ export class WorkerPool {
     return w
   }
 
-  run(req: WorkerRequest): Promise<WorkerResponse> {
+  /**
+   * Runs one job. Buffers named in `transfer` move to the worker without a copy and are unusable here
+   * afterwards: pass only buffers nothing else holds (see `ownedBuffer`).
+   */
+  run(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
     if (this.#closed) return Promise.reject(new MaifError('MAIF_ERR_IO', 'the worker pool is closed'))
     return new Promise((resolve, reject) => {
-      this.#queue.push({ req, resolve, reject })
+      this.#queue.push({ req, transfer, resolve, reject })
       this.#pump()
     })
   }
@@ -64,7 +68,7 @@ export class WorkerPool {
       const job = this.#queue.shift()!
       this.#busy.set(w, job)
       w.ref()
-      w.postMessage(job.req)
+      w.postMessage(job.req, job.transfer)
     }
     for (const w of this.#idle) w.unref()
   }
@@ -112,4 +116,15 @@ export class OrderedJobs<T> {
   get size(): number {
     return this.#inflight.length
   }
+}
+
+/**
+ * The ArrayBuffer behind `b` if `b` spans all of it (so moving it to a worker cannot take bytes anyone
+ * else is using), else a private copy's. Node's small pooled Buffers always get copied.
+ */
+export function ownedBuffer(b: Uint8Array): { view: Uint8Array; buffer: ArrayBuffer } {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return { view: b, buffer: b.buffer }
+  const copy = new Uint8Array(b.byteLength)
+  copy.set(b)
+  return { view: copy, buffer: copy.buffer }
 }

@@ -95,6 +95,14 @@ export function handle(req: WorkerRequest): WorkerResponse {
   }
 }
 
+/** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer. */
+function transferable(res: WorkerResponse): ArrayBuffer[] {
+  const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'leaves' ? res.leaves : []
+  const out = new Set<ArrayBuffer>()
+  for (const v of views) if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) out.add(v.buffer)
+  return [...out]
+}
+
 parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse
   try {
@@ -102,5 +110,5 @@ parentPort?.on('message', (req: WorkerRequest) => {
   } catch (err) {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }
-  parentPort!.postMessage(res)
+  parentPort!.postMessage(res, transferable(res))
 })

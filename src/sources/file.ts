@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import split2 from 'split2'
 import { MaifError, wrapError } from '../core/errors.js'
 import type { BinaryRecord, LineBatch } from '../transforms/framer.js'
-import { OrderedJobs, type WorkerPool } from '../core/worker-pool.js'
+import { OrderedJobs, ownedBuffer, type WorkerPool } from '../core/worker-pool.js'
 
 export type FileFormat = 'jsonl' | 'text' | 'binary'
 
@@ -130,7 +130,8 @@ export async function* readLinesParallel(
     const end = offset
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     const endLine = lineNo
-    return pool.run({ op: 'lines', data: chunk, validateJson: json }).then((res) => ({ res, firstLine, start, end, endLine }))
+    const own = ownedBuffer(chunk) // the chunk is moved to the worker, not copied
+    return pool.run({ op: 'lines', data: own.view, validateJson: json }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
   }
   const take = function* (done: Done, last = false): Generator<PositionedBatch> {
     const r = done.res

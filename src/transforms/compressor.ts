@@ -5,7 +5,7 @@ import { MaifError } from '../core/errors.js'
 import { canonicalJson, CODECS, encodeInner, type Codec } from '../core/format.js'
 import { compressParts } from '../core/codec.js'
 import type { Block, CompressedBlock } from '../core/blocks.js'
-import { OrderedJobs, type WorkerPool } from '../core/worker-pool.js'
+import { OrderedJobs, ownedBuffer, type WorkerPool } from '../core/worker-pool.js'
 
 export interface CompressorOptions {
   codec?: Codec
@@ -20,7 +20,9 @@ export async function toCompressed(b: Block, codec: Codec, level: number | undef
   const plainLen = inner[0]!.length + inner[1]!.length + inner[2]!.length
   let body: Buffer
   if (pool && codec !== 'none') {
-    const res = await pool.run({ op: 'compress', codec, ...(level === undefined ? {} : { level }), parts: inner })
+    // The block's data moves to the worker (the framer made it for this block alone); the small parts are copied.
+    const own = ownedBuffer(inner[2]!)
+    const res = await pool.run({ op: 'compress', codec, ...(level === undefined ? {} : { level }), parts: [inner[0]!, inner[1]!, own.view] }, own.view === inner[2] ? [own.buffer] : [])
     if (res.op !== 'compress') throw new MaifError('MAIF_ERR_CODEC', 'the compression worker answered the wrong request')
     body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength)
   } else body = compressParts(codec, inner, level === undefined ? {} : { level })
