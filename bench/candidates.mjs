@@ -271,10 +271,17 @@ export function engineDefinition(input, stages, sink) {
   };
 }
 
-/** The engine's registry plus a `noop` record stage that returns the record it was given. */
+/**
+ * The engine's registry plus a `noop` stage. MAIF_BENCH_ENGINE_STAGE_MODE=record registers it per record
+ * (one call per record); the default registers the batch form (one call per ~1 MiB batch): the issue's
+ * target is for "stages that batch".
+ */
 async function noopRegistry() {
   const { builtinStages } = await loadEngine();
-  return builtinStages.with({ noop: { create: () => (/** @type {unknown} */ r) => r } });
+  const perRecord = process.env.MAIF_BENCH_ENGINE_STAGE_MODE === 'record';
+  return builtinStages.with({
+    noop: perRecord ? { create: () => (/** @type {unknown} */ r) => r } : { createBatch: () => (/** @type {unknown} */ b) => b },
+  });
 }
 
 /**

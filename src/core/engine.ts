@@ -203,13 +203,13 @@ function bindStage(s: TransformStageDefinition, registry: StageRegistry, metrics
   const label = s.label ?? s.type
   const { type: _t, label: _l, ...options } = s as Record<string, unknown>
   const ctx: StageContext = { label }
-  let fn
   try {
-    fn = plugin.create(options, ctx)
+    const counters = metrics.stage(s.type, label)
+    if (plugin.createBatch) return { stage: s.type, label, batch: plugin.createBatch(options, ctx), counters }
+    return { stage: s.type, label, fn: plugin.create!(options, ctx), counters }
   } catch (cause) {
     throw wrapError('MAIF_ERR_INVALID_OPTION', `stage '${label}' (${s.type}) refused its options`, cause)
   }
-  return { stage: s.type, label, fn, counters: metrics.stage(s.type, label) }
 }
 
 interface BuildCtx {

@@ -20,9 +20,21 @@ export interface StageContext {
   label: string
 }
 
+/**
+ * A whole batch of line records at once: `data` holds `count` records, each ending with '\n'. A batch
+ * function returns the same number of records (it may rewrite them), so their source positions hold.
+ */
+export interface LineRecords { data: Buffer; count: number }
+export type BatchFn = (batch: LineRecords) => LineRecords | Promise<LineRecords>
+
 export interface RecordStagePlugin {
   /** Checks options and builds the per-record function; throw a MaifError to refuse bad options. */
-  create(options: Readonly<Record<string, unknown>>, ctx: StageContext): RecordFn
+  create?(options: Readonly<Record<string, unknown>>, ctx: StageContext): RecordFn
+  /**
+   * Or the batch form, for stages that can work on many records at once (one call per ~1 MiB, not
+   * per record). If it throws, every record of the batch is dead-lettered with the error.
+   */
+  createBatch?(options: Readonly<Record<string, unknown>>, ctx: StageContext): BatchFn
 }
 
 export class StageRegistry {
@@ -31,7 +43,9 @@ export class StageRegistry {
   register(name: string, plugin: RecordStagePlugin): this {
     if (!/^[A-Za-z][A-Za-z0-9]*(?:[-_.:][A-Za-z0-9]+)*$/.test(name)) throw new MaifError('MAIF_ERR_INVALID_OPTION', `'${name}' is not a valid stage name`)
     if (this.#stages.has(name)) throw new MaifError('MAIF_ERR_INVALID_OPTION', `a stage named '${name}' is already registered`)
-    if (typeof plugin?.create !== 'function') throw new MaifError('MAIF_ERR_INVALID_OPTION', `stage '${name}' needs a create(options, ctx) function`)
+    if (typeof plugin?.create !== 'function' && typeof plugin?.createBatch !== 'function') {
+      throw new MaifError('MAIF_ERR_INVALID_OPTION', `stage '${name}' needs a create(options, ctx) or createBatch(options, ctx) function`)
+    }
     this.#stages.set(name, plugin)
     return this
   }

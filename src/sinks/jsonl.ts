@@ -35,7 +35,9 @@ export class JsonlSink extends Writable {
   override _final(cb: (err?: Error | null) => void): void {
     const fh = this.#fh
     if (!fh) return cb()
-    fh.sync().then(() => fh.close()).then(() => cb(), (err: unknown) => cb(wrapError('MAIF_ERR_IO', `closing ${this.#path} failed`, err)))
+    // /dev/null and other character devices cannot be fsynced (EINVAL): there is nothing to make durable.
+    const sync = fh.sync().catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EINVAL' && err.code !== 'ENOTSUP') throw err })
+    sync.then(() => fh.close()).then(() => cb(), (err: unknown) => cb(wrapError('MAIF_ERR_IO', `closing ${this.#path} failed`, err)))
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

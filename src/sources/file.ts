@@ -6,6 +6,7 @@ import split2 from 'split2'
 import { MaifError, wrapError } from '../core/errors.js'
 import type { BinaryRecord, LineBatch } from '../transforms/framer.js'
 import { OrderedJobs, ownedBuffer, type WorkerPool } from '../core/worker-pool.js'
+import { validateLines } from '../core/worker.js'
 
 export type FileFormat = 'jsonl' | 'text' | 'binary'
 
@@ -130,6 +131,8 @@ export async function* readLinesParallel(
     const end = offset
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     const endLine = lineNo
+    // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
+    if (!json) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, false) }, firstLine, start, end, endLine })
     const own = ownedBuffer(chunk) // the chunk is moved to the worker, not copied
     return pool.run({ op: 'lines', data: own.view, validateJson: json }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
   }

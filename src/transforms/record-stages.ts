@@ -4,7 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MaifError, type ErrorCode } from '../core/errors.js'
-import type { PipelineRecord, RecordFn } from '../core/registry.js'
+import type { BatchFn, PipelineRecord, RecordFn } from '../core/registry.js'
 import type { PositionedBatch } from '../sources/file.js'
 
 export interface DeadLetter {
@@ -23,7 +23,10 @@ export const NO_RETRY: RetryPolicy = { maxAttempts: 1, initialMs: 0, maxMs: 0, m
 export interface BoundStage {
   stage: string
   label: string
-  fn: RecordFn
+  /** Per-record form, or… */
+  fn?: RecordFn
+  /** …batch form (one call per batch). */
+  batch?: BatchFn
   counters?: { recordsIn: number; recordsOut: number; errors: number; retries: number }
 }
 
@@ -52,6 +55,59 @@ export class RecordStages extends Transform {
   }
 
   async #run(batch: PositionedBatch): Promise<PositionedBatch> {
+    // Consecutive per-record stages run record by record; a batch stage runs once on the whole batch.
+    let b = batch
+    const stages = this.#o.stages
+    for (let i = 0; i < stages.length;) {
+      const s = stages[i]!
+      if (s.batch) {
+        b = await this.#batch(s, s.batch, b)
+        i++
+        continue
+      }
+      let j = i
+      while (j < stages.length && !stages[j]!.batch) j++
+      b = await this.#records(stages.slice(i, j), b)
+      i = j
+    }
+    return b
+  }
+
+  async #batch(s: BoundStage, fn: BatchFn, b: PositionedBatch): Promise<PositionedBatch> {
+    if (b.count === 0) return b
+    if (s.counters) s.counters.recordsIn += b.count
+    let attempts = 0
+    for (;;) {
+      attempts++
+      try {
+        const out = await fn({ data: b.data, count: b.count })
+        if (out.count !== b.count) throw new MaifError('MAIF_ERR_RECORD', `batch stage returned ${out.count} records for ${b.count}; batch stages may rewrite records, not add or drop them`)
+        if (s.counters) s.counters.recordsOut += out.count
+        return out.data === b.data ? b : { ...b, data: out.data }
+      } catch (err) {
+        const permanent = err instanceof MaifError && err.code === 'MAIF_ERR_RECORD'
+        if (!permanent && attempts < this.#retry.maxAttempts) {
+          if (s.counters) s.counters.retries++
+          await sleep(Math.min(this.#retry.maxMs, this.#retry.initialMs * this.#retry.multiplier ** (attempts - 1)))
+          continue
+        }
+        // The whole batch failed: each of its records goes to the dead letters, with the stage's error.
+        let start = 0
+        let i = 0
+        for (let nl = b.data.indexOf(0x0a); nl !== -1; nl = b.data.indexOf(0x0a, start), i++) {
+          if (s.counters) s.counters.errors++
+          this.#o.deadLetter({
+            stage: s.stage, label: s.label, code: err instanceof MaifError ? err.code : 'MAIF_ERR_RECORD', reason: (err as Error)?.message ?? String(err),
+            attempts, raw: b.data.toString('utf8', start, nl), source: { file: b.pos.file, line: b.lines[i]! },
+          })
+          start = nl + 1
+        }
+        return { ...b, data: Buffer.alloc(0), count: 0, ends: new Float64Array(0), lines: new Float64Array(0) }
+      }
+    }
+  }
+
+  async #records(stages: readonly BoundStage[], batch: PositionedBatch): Promise<PositionedBatch> {
     const out: Buffer[] = []
     const ends: number[] = []
     const lines: number[] = []
@@ -61,7 +117,7 @@ export class RecordStages extends Transform {
     for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start), i++) {
       const raw = data.subarray(start, nl)
       start = nl + 1
-      const kept = await this.#record(raw, batch, batch.lines[i])
+      const kept = await this.#record(stages, raw, batch, batch.lines[i])
       if (kept) {
         out.push(kept, NL)
         ends.push(batch.ends[i]!)
@@ -71,17 +127,19 @@ export class RecordStages extends Transform {
     return { kind: 'lines', data: Buffer.concat(out), count: ends.length, pos: batch.pos, ends: Float64Array.from(ends), lines: Float64Array.from(lines) }
   }
 
-  async #record(raw: Buffer, batch: PositionedBatch, lineNo: number | undefined): Promise<Buffer | null> {
+  async #record(stages: readonly BoundStage[], raw: Buffer, batch: PositionedBatch, lineNo: number | undefined): Promise<Buffer | null> {
     const text = raw.toString('utf8')
     let rec = lazyRecord(raw, text, this.#o.json)
     let changed = false
-    for (const s of this.#o.stages) {
+    for (const s of stages) {
       if (s.counters) s.counters.recordsIn++
       let attempts = 0
       for (;;) {
         attempts++
         try {
-          const next = await s.fn(rec)
+          const r = s.fn!(rec)
+          // Most stages are synchronous: only wait when a stage actually returned a promise.
+          const next = r instanceof Promise ? await r : r
           if (next === null) return null
           if (next !== rec) changed = true
           rec = next

@@ -1,6 +1,6 @@
 // Helpers for the pipeline-engine tests: keyrings, reading a container back (verified and decrypted),
 // and reading JSONL files (dead letters, file outputs).
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyring, loadKeyring, type LocalKeyring } from '../../src/core/keyring.js'
@@ -46,7 +46,9 @@ export function splitLines(text: string): string[] {
 
 export type DeadLetterEntry = DeadLetter & { time: string }
 
+/** The entries of a dead-letter file; none when the file does not exist (the engine creates it lazily). */
 export function readDeadLetters(path: string): DeadLetterEntry[] {
+  if (!existsSync(path)) return []
   return splitLines(readFileSync(path, 'utf8')).map((l) => JSON.parse(l) as DeadLetterEntry)
 }
 
