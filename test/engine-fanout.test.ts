@@ -150,7 +150,9 @@ t.test('a container without an encrypt stage is refused unless requireEncryption
   })
   const refused = await errorOf(runPipeline(plain(), { cwd: dir }))
   t.ok(refused, 'refused')
-  t.equal(refused?.code, 'MAIF_ERR_ENCRYPTION_REQUIRED', `refused with MAIF_ERR_ENCRYPTION_REQUIRED (got ${refused?.code}: ${refused?.message})`)
+  // Refused when the definition is checked, before anything runs: a definition error naming the rule.
+  t.equal(refused?.code, 'MAIF_ERR_PIPELINE_DEF', `refused as a definition error (got ${refused?.code}: ${refused?.message})`)
+  t.match(refused?.message, /container-requires-encrypt/)
   t.match(refused?.message, /encrypt/)
   t.notOk(existsSync(join(dir, 'plain.maif')), 'no container was created')
   t.equal((await errorOf(runPipeline(plain({ requireEncryption: true }), { cwd: dir })))?.code, refused?.code, 'requireEncryption: true is the default')

@@ -82,7 +82,7 @@ t.test('maif run --json --no-progress: same report, exit 0', async (t) => {
   const keys = await freshKeyring(dir)
   for (const file of [YAML, TS]) {
     const out = join(dir, file.endsWith('.ts') ? 'ts' : 'yaml', 'agent-logs.maif')
-    const r = await maif(['run', file, '--json', '--no-progress', '--log-level', 'warn'], { env: { MAIF_KEYRING: keys.dir, MAIF_OUT: out } })
+    const r = await maif(['run', file, '--json', '--no-progress'], { env: { MAIF_KEYRING: keys.dir, MAIF_OUT: out } })
     t.equal(r.code, 0, r.stderr)
     const lines = splitLines(r.stdout)
     t.equal(lines.length, 1, 'stdout holds the JSON report alone')

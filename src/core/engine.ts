@@ -148,7 +148,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     const source = Readable.from(engineSource(files, {
       format, pool, stats, concurrency: def.source.type === 'file' ? def.source.concurrency ?? 1 : 1,
       maxLineLength: def.source.maxLineLength ?? 16 << 20,
-      onReject: (r) => deadLetter({ stage: 'source', label: def.source.label ?? 'source', code: r.code, reason: r.reason, attempts: 1, raw: r.raw, source: { file: r.file, line: r.line } }),
+      onReject: (r) => deadLetter({ stage: 'source', label: def.source.label ?? 'source', code: r.code, reason: r.reason, attempts: 1, raw: r.raw, ...(r.truncated ? { truncated: true } : {}), source: { file: r.file, line: r.line } }),
       ...(cursor ? { start: (f: string) => cursor.position(f) } : {}),
       ...(opts.stop ? { stop: opts.stop } : {}),
     }), { objectMode: true, highWaterMark: 2 })
@@ -169,8 +169,8 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     const stages: Transform[] = bound.length ? [new RecordStages({ stages: bound, json: format === 'jsonl', retry, deadLetter })] : []
     const fan = sinks.mode === 'all' ? new FanOutAll(outputs) : new FanOutFallback(outputs, log)
     log?.info({ files: files.length, outputs: outputs.length, cursor: cursorPath }, 'pipeline started')
+    // The fan-out waits for its outputs (all of them, or the one a fallback ended on) before it finishes.
     await pipeline([source, ...stages, count, fan], opts.signal ? { signal: opts.signal } : {})
-    await Promise.all(outputs.map((o) => o.done))
     metrics.delivered = sent
     if (format === 'binary') {
       metrics.source.records = sent
@@ -232,6 +232,8 @@ async function buildOutput(o: SinkDefinition, b: BuildCtx): Promise<Output> {
     const meter = meterStage(counter)
     const out: Output = { def: o, head: meter, done: Promise.resolve(), records: () => sink.records, commits: 0 }
     out.done = pipeline(meter, sink)
+    out.done.catch(() => undefined) // surfaced through the main pipeline or the fan-out, never unhandled
+    sink.on('written', (records: number) => out.onCommitted?.(records))
     return out
   }
   const path = resolve(b.cwd, o.path)
@@ -283,6 +285,7 @@ async function buildOutput(o: SinkDefinition, b: BuildCtx): Promise<Output> {
     b.opts.onCommit?.(path, cm)
   })
   out.done = pipeline([...stages, sink])
+  out.done.catch(() => undefined) // surfaced through the main pipeline or the fan-out, never unhandled
   return out
 }
 
@@ -365,9 +368,8 @@ class FanOutFallback extends Writable {
     this.#send(item).then(() => cb(), (err: unknown) => cb(err as Error))
   }
 
-  #hold(o: Output, item: SourceItem): void {
-    // Line sinks are durable once written; containers only once a checkpoint covers the records.
-    if (o.def.type !== 'container') return
+  #hold(_o: Output, item: SourceItem): void {
+    // Held until the output confirms: a container once a checkpoint covers it, a file once it is written.
     this.#sent += item.kind === 'lines' ? item.count : item.pieces.filter((p) => p.last !== false).length
     this.#held.push({ item, upTo: this.#sent })
   }
@@ -397,12 +399,33 @@ class FanOutFallback extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    const rest = this.#outs.slice(this.#active)
-    const active = rest[0]
-    if (!active) return cb(new MaifError('MAIF_ERR_IO', 'every output of the fallback sink failed'))
-    active.head.end()
-    for (const o of rest.slice(1)) o.head.end()
-    active.done.then(() => cb(), (err: unknown) => cb(err as Error))
+    this.#finish().then(() => cb(), (err: unknown) => cb(err as Error))
+  }
+
+  async #finish(): Promise<void> {
+    for (;;) {
+      const o = this.#outs[this.#active]
+      if (!o) throw new MaifError('MAIF_ERR_IO', 'every output of the fallback sink failed')
+      o.head.end()
+      try {
+        await o.done
+        for (const rest of this.#outs.slice(this.#active + 1)) rest.head.end()
+        return
+      } catch (err) {
+        // Failed while flushing: what it had not confirmed goes to the next output.
+        this.#log?.warn({ output: this.#active, err: (err as Error).message }, 'output failed at the end; falling back to the next one')
+        const replay = this.#held.map((h) => h.item)
+        this.#held = []
+        this.#sent = 0
+        this.#active++
+        const next = this.#outs[this.#active]
+        if (!next) throw wrapError('MAIF_ERR_IO', 'every output of the fallback sink failed', err)
+        for (const it of replay) {
+          this.#hold(next, it)
+          if (!next.head.write(it)) await waitDrain(next)
+        }
+      }
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import type { Codec } from './format.js'
 
 export type WorkerRequest =
   | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[] }
-  | { op: 'lines'; data: Uint8Array; validateJson: boolean }
+  | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number }
   | { op: 'leaves'; path: string; boxes: Array<[offset: number, size: number]> }
 
 export interface LineReject { line: number; reason: string; raw: string }
@@ -22,7 +22,7 @@ export type WorkerResponse =
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /** Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. */
-export function validateLines(data: Buffer, validateJson: boolean): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array } {
+export function validateLines(data: Buffer, validateJson: boolean, maxLine = Infinity): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array } {
   const rejects: LineReject[] = []
   const keep: Buffer[] = []
   let count = 0
@@ -39,7 +39,8 @@ export function validateLines(data: Buffer, validateJson: boolean): { valid: Buf
     lines++
     const line = data.subarray(start, nl)
     let reason: string | null = null
-    if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) reason = 'empty line'
+    if (line.length > maxLine) reason = `line longer than maxLineLength (${line.length} > ${maxLine} bytes)`
+    else if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) reason = 'empty line'
     else if (validateJson) {
       try {
         JSON.parse(line.toString('utf8'))
@@ -90,7 +91,7 @@ function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
 export function handle(req: WorkerRequest): WorkerResponse {
   switch (req.op) {
     case 'compress': return { op: 'compress', body: compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }) }
-    case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson) }
+    case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
     case 'leaves': return { op: 'leaves', leaves: leaves(req.path, req.boxes) }
   }
 }

@@ -30,6 +30,8 @@ export class JsonlSink extends Writable {
       }
     }
     this.records += b.count
+    // Tells a fallback fan-out that these records are written (it holds them until then).
+    this.emit('written', this.records)
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -16,7 +16,11 @@ export interface Rejection {
   reason: string
   code: 'MAIF_ERR_RECORD'
   raw: string
+  /** Set when `raw` is only the start of a line too long to hold. */
+  truncated?: boolean
 }
+
+const RAW_PREFIX = 64 * 1024
 
 export interface FileSourceOptions {
   format?: FileFormat
@@ -132,9 +136,9 @@ export async function* readLinesParallel(
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     const endLine = lineNo
     // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
-    if (!json) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, false) }, firstLine, start, end, endLine })
+    if (!json) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, false, maxLine) }, firstLine, start, end, endLine })
     const own = ownedBuffer(chunk) // the chunk is moved to the worker, not copied
-    return pool.run({ op: 'lines', data: own.view, validateJson: json }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
+    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
   }
   const take = function* (done: Done, last = false): Generator<PositionedBatch> {
     const r = done.res
@@ -154,11 +158,12 @@ export async function* readLinesParallel(
     }
     yield { kind: 'lines', data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last }, ends, lines }
   }
-  const tooLong = (): void => {
+  // A line longer than a whole read chunk is never held: it is dead-lettered with its first bytes only.
+  const tooLong = (prefix: Buffer): void => {
     lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
     stats.lines++
     stats.rejected++
-    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes)`, code: 'MAIF_ERR_RECORD', raw: '' })
+    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${Math.min(prefix.length, RAW_PREFIX)} bytes`, code: 'MAIF_ERR_RECORD', raw: prefix.toString('utf8', 0, Math.min(prefix.length, RAW_PREFIX)), truncated: true })
   }
   let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
   const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })
@@ -175,7 +180,7 @@ export async function* readLinesParallel(
     const last = data.lastIndexOf(0x0a)
     if (last === -1) {
       carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
-      if (carry.length > maxLine) { tooLong(); skipped += carry.length; carry = null; skipping = true }
+      if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
       continue
     }
     const whole = carry ? Buffer.concat([carry, data.subarray(0, last + 1)]) : data.subarray(0, last + 1)

@@ -14,6 +14,8 @@ export interface DeadLetter {
   reason: string
   attempts: number
   raw: string
+  /** Set when `raw` is only the start of the record (a line too long to hold). */
+  truncated?: boolean
   source?: { file: string; line?: number }
 }
 
