@@ -1,6 +1,6 @@
 // A key-less description of a container: header, sessions, blocks and checkpoints, read in one pass.
-import { open as fsOpen } from 'node:fs/promises'
-import { MaifError, wrapError } from './errors.js'
+import { MaifError } from './errors.js'
+import { withFile } from './io.js'
 import { CODEC_NAMES, DATA_PREFIX_LEN, decodeDataPrefix, decodeFileHeader, decodeSession, ENC_AES_256_GCM, HEADER_LEN, parseJsonObject } from './format.js'
 import { decodeCheckpoint, decodeNote } from './checkpoint.js'
 import { scanBoxes } from './scanner.js'
@@ -17,14 +17,7 @@ export interface InspectInfo {
 }
 
 export async function inspectContainer(path: string): Promise<InspectInfo> {
-  let fh
-  try {
-    fh = await fsOpen(path, 'r')
-  } catch (cause) {
-    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
-  }
-  try {
-    const size = (await fh.stat()).size
+  return withFile(path, 'r', async (fh, size) => {
     const info: InspectInfo = { containerId: '', formatVersion: 1, createdMs: 0, size, sessions: [], blocks: [], checkpoints: [], torn: null }
     let last = ''
     try {
@@ -56,7 +49,5 @@ export async function inspectContainer(path: string): Promise<InspectInfo> {
       info.torn = `${err.code}: ${err.message}`
     }
     return info
-  } finally {
-    await fh.close()
-  }
+  })
 }

@@ -1,5 +1,5 @@
 // Positional reads: the reader never streams a whole container to find one block.
-import type { FileHandle } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { MaifError, wrapError } from './errors.js'
 
 export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
@@ -16,4 +16,30 @@ export async function readAt(fh: FileHandle, offset: number, length: number): Pr
   }
   if (done !== length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + length}`, { offset })
   return buf
+}
+
+/** Opens a container file and reads its size; every open in maif goes through here for one error. */
+export async function openFile(path: string, flags: 'r' | 'r+'): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle
+  try {
+    fh = await open(path, flags)
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
+  }
+  try {
+    return { fh, size: (await fh.stat()).size }
+  } catch (cause) {
+    await fh.close()
+    throw wrapError('MAIF_ERR_IO', `cannot stat ${path}`, cause)
+  }
+}
+
+/** Runs `fn` with an open file and its size, and closes the file whatever happens. */
+export async function withFile<T>(path: string, flags: 'r' | 'r+', fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+  const { fh, size } = await openFile(path, flags)
+  try {
+    return await fn(fh, size)
+  } finally {
+    await fh.close()
+  }
 }

@@ -1,9 +1,9 @@
 // Random-access reader: opens a container in O(1) from its tail, loads the index chain, checks that the
 // index reproduces the signed checkpoint root, then serves any block by seq with positional reads.
 // Each block read is checked against its indexed leaf hash, so random reads are as verified as a full scan.
-import { open as fsOpen, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { MaifError, wrapError } from './errors.js'
+import { MaifError } from './errors.js'
 import {
   decodeHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload, ENC_AES_256_GCM, HEADER_LEN, TAIL_LEN, type IndexEntry, type SessionInfo,
 } from './format.js'
@@ -12,7 +12,7 @@ import { consistencyProof, inclusionProof, leafHash, rootOf } from './merkle.js'
 import { keyIdOf, verifySignature } from './signing.js'
 import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
-import { readAt } from './io.js'
+import { openFile, readAt } from './io.js'
 import type { KeyProvider } from './keyring.js'
 import type { OpenedBlock } from './verify.js'
 
@@ -43,14 +43,8 @@ export class ContainerReader {
   }
 
   static async open(path: string, opts: ReaderOptions = {}): Promise<ContainerReader> {
-    let fh: FileHandle
+    const { fh, size } = await openFile(path, 'r')
     try {
-      fh = await fsOpen(path, 'r')
-    } catch (cause) {
-      throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
-    }
-    try {
-      const size = (await fh.stat()).size
       if (size < TAIL_LEN) throw new MaifError('MAIF_ERR_TORN', `${path} is too short to be a committed container`)
       const tb = await readAt(fh, size - TAIL_LEN, TAIL_LEN)
       const th = decodeHeader(tb, size - TAIL_LEN, TAIL_LEN)

@@ -1,7 +1,8 @@
 // Crash recovery (FORMAT.md §7): keep the longest prefix that ends in a verified checkpoint + tail, cut
 // the rest, and record what was cut. Only bytes that were never committed are dropped.
-import { appendFile, open as fsOpen } from 'node:fs/promises'
-import { MaifError, wrapError } from './errors.js'
+import { appendFile } from 'node:fs/promises'
+import { MaifError } from './errors.js'
+import { withFile } from './io.js'
 import { ContainerVerifier } from './verify.js'
 import { scanBoxes } from './scanner.js'
 import type { KeyObject } from 'node:crypto'
@@ -18,14 +19,7 @@ export interface RecoverResult {
 }
 
 export async function recoverContainer(path: string, opts: { pinned?: readonly KeyObject[]; dryRun?: boolean } = {}): Promise<RecoverResult> {
-  let fh
-  try {
-    fh = await fsOpen(path, 'r+')
-  } catch (cause) {
-    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
-  }
-  try {
-    const size = (await fh.stat()).size
+  return withFile(path, 'r+', async (fh, size) => {
     const v = new ContainerVerifier(opts.pinned ? { pinned: opts.pinned } : {})
     let kept = 0
     let treeSize = 0
@@ -58,7 +52,5 @@ export async function recoverContainer(path: string, opts: { pinned?: readonly K
       await fh.datasync()
     }
     return result
-  } finally {
-    await fh.close()
-  }
+  })
 }

@@ -1,6 +1,6 @@
 // Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
 // against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
-import { open as fsOpen, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError, type ErrorCode } from './errors.js'
 import {
@@ -13,7 +13,7 @@ import { keyIdOf, verifySignature } from './signing.js'
 import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
 import { scanBoxes } from './scanner.js'
-import { readAt } from './io.js'
+import { readAt, withFile } from './io.js'
 import { OrderedJobs, type WorkerPool } from './worker-pool.js'
 import type { KeyProvider } from './keyring.js'
 
@@ -263,14 +263,7 @@ export class ContainerVerifier {
  * the boxes from the file in parallel (both cores); leaves are still checked strictly in order.
  */
 export async function verifyContainer(path: string, opts: VerifyOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
-  let fh
-  try {
-    fh = await fsOpen(path, 'r')
-  } catch (cause) {
-    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
-  }
-  try {
-    const size = (await fh.stat()).size
+  return withFile(path, 'r', async (fh, size) => {
     const v = new ContainerVerifier(opts)
     try {
       if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
@@ -280,9 +273,7 @@ export async function verifyContainer(path: string, opts: VerifyOptions & { pool
       return v.finish(size, err)
     }
     return v.finish(size)
-  } finally {
-    await fh.close()
-  }
+  })
 }
 
 const HEAD_READ = 4096

@@ -1,7 +1,6 @@
 // Container source: a Readable of the boxes of a container file, parsed forward from byte 0.
 import { Readable } from 'node:stream'
-import { open as fsOpen, type FileHandle } from 'node:fs/promises'
-import { wrapError } from '../core/errors.js'
+import { openFile } from '../core/io.js'
 import { scanBoxes } from '../core/scanner.js'
 import type { BoxHeader } from '../core/format.js'
 
@@ -16,14 +15,8 @@ export interface ContainerSourceOptions { highWaterMark?: number; chunkBytes?: n
 
 export function containerSource(path: string, opts: ContainerSourceOptions = {}): Readable {
   async function* boxes(): AsyncGenerator<RawBox> {
-    let fh: FileHandle
+    const { fh, size } = await openFile(path, 'r')
     try {
-      fh = await fsOpen(path, 'r')
-    } catch (cause) {
-      throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
-    }
-    try {
-      const size = (await fh.stat()).size
       // The scanner reuses its buffer, so each box is copied before it is handed downstream.
       for await (const b of scanBoxes(fh, size, opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {})) {
         yield { kind: 'raw', offset: b.offset, header: b.header, bytes: Buffer.from(b.bytes) }

@@ -75,6 +75,16 @@ export class RecordStages extends Transform {
     return b
   }
 
+  /** Whether to try again after `err` (waiting out the backoff first). */
+  async #retryAfter(s: BoundStage, err: unknown, attempts: number): Promise<boolean> {
+    // A MaifError with MAIF_ERR_RECORD is the record's fault: retrying cannot help.
+    const permanent = err instanceof MaifError && err.code === 'MAIF_ERR_RECORD'
+    if (permanent || attempts >= this.#retry.maxAttempts) return false
+    if (s.counters) s.counters.retries++
+    await sleep(Math.min(this.#retry.maxMs, this.#retry.initialMs * this.#retry.multiplier ** (attempts - 1)))
+    return true
+  }
+
   async #batch(s: BoundStage, fn: BatchFn, b: PositionedBatch): Promise<PositionedBatch> {
     if (b.count === 0) return b
     if (s.counters) s.counters.recordsIn += b.count
@@ -87,12 +97,7 @@ export class RecordStages extends Transform {
         if (s.counters) s.counters.recordsOut += out.count
         return out.data === b.data ? b : { ...b, data: out.data }
       } catch (err) {
-        const permanent = err instanceof MaifError && err.code === 'MAIF_ERR_RECORD'
-        if (!permanent && attempts < this.#retry.maxAttempts) {
-          if (s.counters) s.counters.retries++
-          await sleep(Math.min(this.#retry.maxMs, this.#retry.initialMs * this.#retry.multiplier ** (attempts - 1)))
-          continue
-        }
+        if (await this.#retryAfter(s, err, attempts)) continue
         // The whole batch failed: each of its records goes to the dead letters, with the stage's error.
         let start = 0
         let i = 0
@@ -147,13 +152,7 @@ export class RecordStages extends Transform {
           rec = next
           break
         } catch (err) {
-          // A MaifError with MAIF_ERR_RECORD is the record's fault: retrying cannot help.
-          const permanent = err instanceof MaifError && err.code === 'MAIF_ERR_RECORD'
-          if (!permanent && attempts < this.#retry.maxAttempts) {
-            if (s.counters) s.counters.retries++
-            await sleep(Math.min(this.#retry.maxMs, this.#retry.initialMs * this.#retry.multiplier ** (attempts - 1)))
-            continue
-          }
+          if (await this.#retryAfter(s, err, attempts)) continue
           if (s.counters) s.counters.errors++
           this.#o.deadLetter({
             stage: s.stage, label: s.label, code: err instanceof MaifError ? err.code : 'MAIF_ERR_RECORD', reason: (err as Error)?.message ?? String(err),
