@@ -5,20 +5,23 @@ import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
 import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { generateKeyring, loadKeyring, loadPublicKey, type LocalKeyring } from './core/keyring.js'
-import { SIGNATURE_ALGS, type SignatureAlg } from './core/signing.js'
+import { requireFips, SIGNATURE_ALGS, type SignatureAlg } from './core/signing.js'
 import { verifyContainer, type VerifyResult } from './core/verify.js'
 import { recoverContainer } from './core/recover.js'
 import { ContainerReader } from './core/reader.js'
 import { inspectContainer } from './core/inspect.js'
 import type { FileFormat } from './sources/file.js'
-import type { PipelineDefinition } from './core/pipeline-schema.js'
 import { CODECS, type Codec } from './core/format.js'
 import { WorkerPool } from './core/worker-pool.js'
-import { builtinStages, checkEnvironment, runPipeline } from './core/engine.js'
-import { formatIssue, lintPipelineFile, loadPipelineFile, parseSetArgs } from './core/pipeline-def.js'
-import { pipelineJsonSchema, resolveSinks } from './core/pipeline-schema.js'
-import { createLogger, RunMetrics, startProgress, startPrometheus } from './core/observability.js'
 import type { KeyObject } from 'node:crypto'
+import type { PipelineDefinition } from './core/pipeline-schema.js'
+
+// The pipeline engine (zod, yaml, pino, ajv, …) loads only for the commands that run pipelines, so
+// verify, cat and inspect start fast.
+const engine = () => import('./core/engine.js')
+const defs = () => import('./core/pipeline-def.js')
+const schema = () => import('./core/pipeline-schema.js')
+const obs = () => import('./core/observability.js')
 
 const USAGE = `usage: maif <command> [options]
   keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
@@ -33,7 +36,7 @@ const USAGE = `usage: maif <command> [options]
   validate PIPELINE [--set key=value]...
   schema`
 
-const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_ENV'])
+const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS'])
 
 function usage(msg: string): never {
   throw new MaifError('MAIF_ERR_USAGE', `${msg}\n${USAGE}`)
@@ -113,6 +116,7 @@ async function cmdPack(args: string[]): Promise<number> {
     out, keyring: keyring as string, format, codec, plaintext: values.plaintext === true,
     ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
   })
+  const { runPipeline } = await engine()
   const r = await runPipeline(def)
   const c = r.outputs[0]!
   process.stdout.write(
@@ -239,6 +243,7 @@ async function cmdRun(args: string[]): Promise<number> {
     'metrics-port': { type: 'string' }, 'log-level': { type: 'string' },
   })
   if (positionals.length !== 1) usage('run takes one PIPELINE file')
+  const [{ builtinStages, runPipeline }, { loadPipelineFile, parseSetArgs }, { resolveSinks }, { createLogger, RunMetrics, startProgress, startPrometheus }] = await Promise.all([engine(), defs(), schema(), obs()])
   const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
   const logger = createLogger({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'info' })
   for (const w of loaded.warnings) logger.warn({ rule: w.rule, line: w.line }, w.message)
@@ -293,6 +298,7 @@ async function cmdRun(args: string[]): Promise<number> {
 async function cmdLint(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } })
   if (positionals.length === 0) usage('lint takes one or more PIPELINE files')
+  const [{ builtinStages }, { formatIssue, lintPipelineFile }] = await Promise.all([engine(), defs()])
   let errors = 0
   const all = []
   for (const file of positionals) {
@@ -310,6 +316,7 @@ async function cmdLint(args: string[]): Promise<number> {
 async function cmdValidate(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { set: { type: 'string', multiple: true } })
   if (positionals.length !== 1) usage('validate takes one PIPELINE file')
+  const [{ builtinStages, checkEnvironment }, { loadPipelineFile, parseSetArgs }] = await Promise.all([engine(), defs()])
   const problems: string[] = []
   try {
     const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
@@ -323,6 +330,7 @@ async function cmdValidate(args: string[]): Promise<number> {
 }
 
 async function cmdSchema(): Promise<number> {
+  const { pipelineJsonSchema } = await schema()
   process.stdout.write(JSON.stringify(pipelineJsonSchema(), null, 2) + '\n')
   return 0
 }
@@ -347,6 +355,7 @@ export async function main(argv: string[]): Promise<number> {
   const run = COMMANDS[cmd]
   try {
     if (!run) usage(`unknown command '${cmd}'`)
+    if (process.env.MAIF_FIPS === '1') requireFips()
     return await run(rest)
   } catch (err) {
     const e = err instanceof MaifError ? err : wrapError('MAIF_ERR_IO', 'unexpected failure', err)

@@ -150,3 +150,10 @@ t.test('usage errors exit 2 with a message', async (t) => {
   t.equal((await maif(['pack', SAMPLE, '-o', '/tmp/x.maif', '--format', 'xml', '--keyring', 'k'])).code, 2)
   t.equal((await maif(['--help'])).code, 0)
 })
+
+t.test('FIPS mode refuses to run outside a FIPS provider', async (t) => {
+  const r = await maif(['inspect', SAMPLE], { env: { MAIF_FIPS: '1' } })
+  // This machine's Node has no FIPS provider (crypto.getFips() is 0), so the refusal is what can be tested.
+  t.equal(r.code, 2)
+  t.match(r.stderr, /MAIF_ERR_FIPS.*FIPS provider/)
+})

@@ -119,25 +119,27 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const primary = containers[0] ? resolve(cwd, containers[0].path) : null
   const cursor = cursorPath && primary ? await Cursor.load(cursorPath, primary) : null
 
-  const pool = new WorkerPool(Math.max(1, Math.min(def.concurrency ?? 2, 8)))
+  // Threads only where there is CPU work to share: JSON validation and block compression.
+  const pool = format === 'jsonl' || containers.length > 0 ? new WorkerPool(Math.max(1, Math.min(def.concurrency ?? 2, 8))) : null
   const stats: FileSourceStats = { files: 0, lines: 0, accepted: 0, rejected: 0, bytes: 0 }
   const outputs: Output[] = []
   try {
     // Positions of batches sent to the outputs, in order, with the running record count: a commit
     // covering R records makes every position up to R durable.
-    const pending: Array<{ upTo: number; item: SourceItem }> = []
+    // Only positions are kept (never the batch data), and only when a cursor needs them.
+    const pending: Array<{ upTo: number; count: number; pos: SourceItem['pos']; ends: Float64Array | null; lines: Float64Array | null }> = []
     let sent = 0
     const onCheckpoint = (c: Commit): void => {
       if (!cursor || !primary) return
       while (pending.length > 0 && pending[0]!.upTo <= c.records) {
-        const { pos } = pending.shift()!.item
+        const { pos } = pending.shift()!
         cursor.advance(pos.file, { offset: pos.offset, line: pos.line, done: pos.last })
       }
       // A block boundary can fall inside a batch: resume right after its last committed record.
       const part = pending[0]
-      if (part && part.item.kind === 'lines') {
-        const k = c.records - (part.upTo - part.item.count)
-        if (k > 0) cursor.advance(part.item.pos.file, { offset: part.item.ends[k - 1]!, line: part.item.lines[k - 1]!, done: false })
+      if (part?.ends && part.lines) {
+        const k = c.records - (part.upTo - part.count)
+        if (k > 0) cursor.advance(part.pos.file, { offset: part.ends[k - 1]!, line: part.lines[k - 1]!, done: false })
       }
       deadLetters?.sync()
       cursor.record(primary, c.treeSize, c.records)
@@ -145,6 +147,16 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     for (const o of sinks.outputs) outputs.push(await buildOutput(o, { def, blockDefs, keyring, pool, metrics, cwd, format, onCheckpoint: o === containers[0] ? onCheckpoint : undefined, opts }))
 
     const files = def.source.type === 'stdin' ? ['-'] : await expandInputs(def.source, cwd)
+    // Known input size gives progress an ETA (stdin has none); a resumed run only reads what is left.
+    if (!files.includes('-')) {
+      const { stat } = await import('node:fs/promises')
+      let total = 0
+      for (const f of files) {
+        const p = cursor?.position(f)
+        total += p?.done ? 0 : (await stat(f)).size - (p?.offset ?? 0)
+      }
+      metrics.source.totalBytes = total
+    }
     const source = Readable.from(engineSource(files, {
       format, pool, stats, concurrency: def.source.type === 'file' ? def.source.concurrency ?? 1 : 1,
       maxLineLength: def.source.maxLineLength ?? 16 << 20,
@@ -158,7 +170,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
       transform(item: SourceItem, _e, cb: TransformCallback) {
         const n = item.kind === 'lines' ? item.count : item.pieces.filter((p) => p.last !== false).length
         sent += n
-        pending.push({ upTo: sent, item })
+        if (cursor) pending.push({ upTo: sent, count: n, pos: item.pos, ends: item.kind === 'lines' ? item.ends : null, lines: item.kind === 'lines' ? item.lines : null })
         metrics.source.records = stats.lines || sent
         metrics.source.bytes = stats.bytes
         metrics.source.files = stats.files
@@ -166,7 +178,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
         cb(null, item)
       },
     })
-    const stages: Transform[] = bound.length ? [new RecordStages({ stages: bound, json: format === 'jsonl', retry, deadLetter })] : []
+    const stages: Transform[] = bound.length ? [new RecordStages({ stages: bound, json: format === 'jsonl', retry, deadLetter, observe: (c, ms) => metrics.observeLatency(c as StageCounters, ms) })] : []
     const fan = sinks.mode === 'all' ? new FanOutAll(outputs) : new FanOutFallback(outputs, log)
     log?.info({ files: files.length, outputs: outputs.length, cursor: cursorPath }, 'pipeline started')
     // The fan-out waits for its outputs (all of them, or the one a fallback ended on) before it finishes.
@@ -187,7 +199,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   } finally {
     deadLetters?.close()
     cursor?.close()
-    await pool.close()
+    await pool?.close()
     await Promise.all(outputs.map((o) => o.session?.close().catch(() => undefined)))
   }
 }
@@ -216,7 +228,7 @@ interface BuildCtx {
   def: PipelineDefinition
   blockDefs: TransformStageDefinition[]
   keyring: LocalKeyring | undefined
-  pool: WorkerPool
+  pool: WorkerPool | null
   metrics: RunMetrics
   cwd: string
   format: string
@@ -271,7 +283,7 @@ async function buildOutput(o: SinkDefinition, b: BuildCtx): Promise<Output> {
   const stages: Transform[] = [
     toFramerInput(),
     new BlockFramer(framerOpts), meterStage(b.metrics.stage('frame', fr?.label ?? 'frame')),
-    new Compressor({ codec: c?.codec ?? 'zstd', ...(c?.level === undefined ? {} : { level: c.level }), pool: b.pool }), meterStage(b.metrics.stage('compress', c?.label ?? 'compress')),
+    new Compressor({ codec: c?.codec ?? 'zstd', ...(c?.level === undefined ? {} : { level: c.level }), ...(b.pool ? { pool: b.pool } : {}) }), meterStage(b.metrics.stage('compress', c?.label ?? 'compress')),
     ...(encrypt ? [new Encryptor({ session }), meterStage(b.metrics.stage('encrypt', 'encrypt'))] : []),
     chainer, new CheckpointSigner({ signer: session.signer }),
   ]

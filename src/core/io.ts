@@ -1,5 +1,6 @@
 // Positional reads: the reader never streams a whole container to find one block.
 import { open, type FileHandle } from 'node:fs/promises'
+import { readSync } from 'node:fs'
 import { MaifError, wrapError } from './errors.js'
 
 export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
@@ -42,4 +43,24 @@ export async function withFile<T>(path: string, flags: 'r' | 'r+', fn: (fh: File
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * Synchronous positional read, for many tiny reads (box heads) where a thread-pool round trip per read
+ * would cost more than the read itself; the bytes are almost always in the page cache.
+ */
+export function readAtSync(fh: FileHandle, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  try {
+    while (done < length) {
+      const n = readSync(fh.fd, buf, done, length - done, offset + done)
+      if (n === 0) break
+      done += n
+    }
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_IO', `cannot read ${length} bytes at offset ${offset}`, cause, { offset })
+  }
+  if (done !== length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + length}`, { offset })
+  return buf
 }

@@ -1,5 +1,5 @@
 // Checkpoint signatures. The Signer interface is what a KMS-backed signer implements later.
-import { createHash, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { createHash, createPublicKey, getFips, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { MaifError } from './errors.js'
 
 export const SIGNATURE_ALGS = { 'ecdsa-p256': 1, ed25519: 2, 'rsa-pss-3072': 3 } as const
@@ -48,6 +48,7 @@ export class LocalSigner implements Signer {
 
   constructor(privateKey: KeyObject) {
     if (privateKey.type !== 'private') throw new MaifError('MAIF_ERR_KEYRING', 'a signer needs a private key')
+    if (fipsRequired && privateKey.asymmetricKeyType === 'ed25519') throw new MaifError('MAIF_ERR_FIPS', 'FIPS mode: Ed25519 signing keys are refused; use ECDSA P-256 or RSA-PSS 3072')
     this.#privateKey = privateKey
     this.publicKey = createPublicKey(privateKey)
     this.alg = algOfKey(this.publicKey)
@@ -75,4 +76,21 @@ export function verifySignature(alg: SignatureAlg, publicKey: KeyObject, data: B
   } catch {
     return false
   }
+}
+
+/**
+ * FIPS mode (MAIF_FIPS=1): refuse to run unless OpenSSL already runs a FIPS provider. maif cannot switch
+ * FIPS on by itself (Node's official builds ship no FIPS module); it only refuses to run outside one, and
+ * then refuses Ed25519 signing keys, whose approval depends on the provider's certificate.
+ */
+export function requireFips(): void {
+  if (getFips() !== 1) {
+    throw new MaifError('MAIF_ERR_FIPS', 'MAIF_FIPS=1 requires Node to run with an OpenSSL FIPS provider (node --enable-fips with a FIPS-enabled OpenSSL configuration); it is not active')
+  }
+  fipsRequired = true
+}
+
+let fipsRequired = false
+export function fipsMode(): boolean {
+  return fipsRequired
 }

@@ -13,7 +13,7 @@ import { keyIdOf, verifySignature } from './signing.js'
 import { openBody, parseDataBox, unwrapSessionKey } from './open-block.js'
 import { decompress } from './codec.js'
 import { scanBoxes } from './scanner.js'
-import { readAt, withFile } from './io.js'
+import { readAtSync, withFile } from './io.js'
 import { OrderedJobs, type WorkerPool } from './worker-pool.js'
 import type { KeyProvider } from './keyring.js'
 
@@ -282,16 +282,16 @@ const BATCH_BYTES = 8 << 20
 interface HeadBox { offset: number; header: BoxHeader; bytes: Buffer }
 
 /** Reads each box's head (or the whole box, for small and structural boxes) without reading bodies. */
-async function* scanHeads(fh: FileHandle, size: number): AsyncGenerator<HeadBox> {
+function* scanHeads(fh: FileHandle, size: number): Generator<HeadBox> {
   for (let pos = 0; pos < size;) {
-    const head = await readAt(fh, pos, Math.min(HEAD_READ, size - pos))
+    const head = readAtSync(fh, pos, Math.min(HEAD_READ, size - pos))
     const header = decodeHeader(head, pos, size - pos)
     let bytes = head.subarray(0, Math.min(head.length, header.size))
     if (isStructural(header.type)) {
-      if (header.size > bytes.length) bytes = await readAt(fh, pos, header.size)
+      if (header.size > bytes.length) bytes = readAtSync(fh, pos, header.size)
     } else if (header.size > bytes.length && bytes.length >= HEADER_LEN + DATA_PREFIX_LEN) {
       const need = HEADER_LEN + DATA_PREFIX_LEN + bytes.readUInt32BE(HEADER_LEN + 4)
-      if (need > bytes.length) bytes = await readAt(fh, pos, Math.min(need, header.size))
+      if (need > bytes.length) bytes = readAtSync(fh, pos, Math.min(need, header.size))
     }
     yield { offset: pos, header, bytes }
     pos += header.size
@@ -322,7 +322,7 @@ async function verifyParallel(path: string, fh: FileHandle, size: number, v: Con
   let batchBytes = 0
   let scanError: unknown
   try {
-    for await (const b of scanHeads(fh, size)) {
+    for (const b of scanHeads(fh, size)) {
       batch.push(b)
       batchBytes += b.header.size
       if (batchBytes >= BATCH_BYTES) {

@@ -2,7 +2,6 @@
 import { parentPort } from 'node:worker_threads'
 import { createHash } from 'node:crypto'
 import { openSync, readSync, closeSync } from 'node:fs'
-import { compressParts } from './codec.js'
 import { MaifError, type ErrorCode } from './errors.js'
 import type { Codec } from './format.js'
 
@@ -88,9 +87,15 @@ function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
   }
 }
 
-export function handle(req: WorkerRequest): WorkerResponse {
+// The codec (and its native zstd binding) loads on the first compress job: hashing workers never need it.
+let codec: typeof import('./codec.js') | undefined
+
+export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.op) {
-    case 'compress': return { op: 'compress', body: compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }) }
+    case 'compress': {
+      codec ??= await import('./codec.js')
+      return { op: 'compress', body: codec.compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }) }
+    }
     case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
     case 'leaves': return { op: 'leaves', leaves: leaves(req.path, req.boxes) }
   }
@@ -104,10 +109,10 @@ function transferable(res: WorkerResponse): ArrayBuffer[] {
   return [...out]
 }
 
-parentPort?.on('message', (req: WorkerRequest) => {
+parentPort?.on('message', async (req: WorkerRequest) => {
   let res: WorkerResponse
   try {
-    res = handle(req)
+    res = await handle(req)
   } catch (err) {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }

@@ -117,11 +117,11 @@ export interface Position { file: string; offset: number; line: number; last: bo
 export type PositionedBatch = LineBatch & { pos: Position; ends: Float64Array; lines: Float64Array }
 
 export async function* readLinesParallel(
-  path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool, stats: FileSourceStats, onReject: FileSourceOptions['onReject'],
+  path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool | null, stats: FileSourceStats, onReject: FileSourceOptions['onReject'],
   from: { offset: number; line: number; input?: NodeJS.ReadableStream } = { offset: 0, line: 0 },
 ): AsyncGenerator<PositionedBatch> {
   type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; start: number; end: number; endLine: number }
-  const jobs = new OrderedJobs<Done>(pool.size * 2)
+  const jobs = new OrderedJobs<Done>(pool ? pool.size * 2 : 2)
   let carry: Buffer | null = null
   let skipping = false // inside an over-long line: drop bytes until its newline
   let lineNo = from.line // lines handed to workers so far
@@ -136,7 +136,7 @@ export async function* readLinesParallel(
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     const endLine = lineNo
     // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
-    if (!json) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, false, maxLine) }, firstLine, start, end, endLine })
+    if (!json || !pool) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine) }, firstLine, start, end, endLine })
     const own = ownedBuffer(chunk) // the chunk is moved to the worker, not copied
     return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
   }
@@ -235,7 +235,8 @@ export type SourceItem = PositionedBatch | { kind: 'binary'; pieces: BinaryRecor
 
 export interface EngineSourceOptions {
   format: FileFormat
-  pool: WorkerPool
+  /** Validates JSON lines on other threads; without one (text input needs none) lines are split here. */
+  pool: WorkerPool | null
   maxLineLength: number
   concurrency: number
   stats: FileSourceStats

@@ -51,6 +51,8 @@ export class BlockFramer extends Transform {
   readonly #priv: Record<string, unknown>
   readonly #now: () => number
   #parts: Buffer[] = []
+  #texts: string[] = []
+  #encoded: Buffer | null = null
   #bytes = 0
   #records = 0
   #firstMs = 0
@@ -105,23 +107,45 @@ export class BlockFramer extends Transform {
 
   #addLine(rec: RecordInput): void {
     if (typeof rec === 'object' && rec !== null && (rec as LineBatch).kind === 'lines' && Buffer.isBuffer((rec as LineBatch).data)) return this.#addBatch(rec as LineBatch)
-    let line: Buffer
-    if (Buffer.isBuffer(rec)) line = rec
-    else if (typeof rec === 'string') line = Buffer.from(rec, 'utf8')
-    else if (typeof rec === 'object' && rec !== null) line = Buffer.from(JSON.stringify(rec), 'utf8')
+    // Strings (and serialised objects) are gathered as strings and encoded once per block: one
+    // Buffer per block instead of one per record is what makes small events cheap.
+    let text: string | null = null
+    let line: Buffer | null = null
+    if (typeof rec === 'string') {
+      if (rec.includes('\n')) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
+      text = rec
+    } else if (Buffer.isBuffer(rec)) {
+      if (rec.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
+      line = rec
+    } else if (typeof rec === 'object' && rec !== null) text = JSON.stringify(rec) // JSON text never holds a raw newline
     else throw new MaifError('MAIF_ERR_RECORD', `a record must be a Buffer, string or object, got ${typeof rec}`)
-    if (line.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
     if (this.#records === 0) {
       this.#firstMs = this.#now()
       if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
     }
-    this.#parts.push(line, NL)
-    this.#bytes += line.length + 1
+    if (text !== null) {
+      this.#texts.push(text)
+      this.#bytes += text.length + 1 // UTF-16 length: the byte limit is a soft one
+    } else {
+      this.#encodeTexts()
+      this.#parts.push(line!, NL)
+      this.#bytes += line!.length + 1
+    }
     this.#records++
     if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes) this.#flushLines()
   }
 
+  /** Turns the gathered string records into one Buffer part, keeping record order with Buffer parts. */
+  #encodeTexts(): void {
+    if (this.#texts.length === 0) return
+    this.#texts.push('')
+    this.#encoded = Buffer.from(this.#texts.join('\n'), 'utf8')
+    this.#parts.push(this.#encoded)
+    this.#texts = []
+  }
+
   #addBatch(b: LineBatch): void {
+    this.#encodeTexts()
     let data = b.data
     let count = b.count
     if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
@@ -157,7 +181,12 @@ export class BlockFramer extends Transform {
   #flushLines(): void {
     clearTimeout(this.#timer)
     if (this.#records === 0) return
-    const data = Buffer.concat(this.#parts, this.#bytes)
+    this.#encodeTexts()
+    // Batches may be shared with other outputs and moved to worker threads, so a block always gets its
+    // own bytes: a copy, except for the buffer encoded here from string records, which nothing else holds.
+    const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded
+    const data = own ? this.#parts[0]! : Buffer.concat(this.#parts)
+    this.#encoded = null
     const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
     this.#parts = []
     this.#bytes = 0

@@ -37,6 +37,8 @@ export interface RecordStagesOptions {
   json: boolean
   retry?: RetryPolicy
   deadLetter: (d: DeadLetter) => void
+  /** Told how long each stage spent on each batch (ms), for latency metrics. */
+  observe?: (counters: NonNullable<BoundStage['counters']>, ms: number) => void
   highWaterMark?: number
 }
 
@@ -62,14 +64,20 @@ export class RecordStages extends Transform {
     const stages = this.#o.stages
     for (let i = 0; i < stages.length;) {
       const s = stages[i]!
+      const t0 = performance.now()
       if (s.batch) {
         b = await this.#batch(s, s.batch, b)
         i++
+        if (s.counters) this.#o.observe?.(s.counters, performance.now() - t0)
         continue
       }
       let j = i
       while (j < stages.length && !stages[j]!.batch) j++
-      b = await this.#records(stages.slice(i, j), b)
+      const group = stages.slice(i, j)
+      b = await this.#records(group, b)
+      // Record stages of one group run interleaved, record by record: each is charged an equal share.
+      const share = (performance.now() - t0) / group.length
+      for (const g of group) if (g.counters) this.#o.observe?.(g.counters, share)
       i = j
     }
     return b
