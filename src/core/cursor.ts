@@ -1,7 +1,7 @@
 // Durable cursor of a batch job: an append-only JSONL file with one entry per checkpoint of the
 // container, written (and fsynced) before that checkpoint is. On a re-run the entry whose tree size
 // equals the container's committed tree size says exactly where each input file stands.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { MaifError, wrapError } from './errors.js'
@@ -39,7 +39,11 @@ export class Cursor {
     } catch (cause) {
       throw wrapError('MAIF_ERR_IO', `the cursor ${path} is unreadable`, cause)
     }
-    if (committed === 0) return new Cursor(path) // no container (or an empty one): start over
+    if (committed === 0) {
+      // No container (or an empty one): start over, and drop entries that describe nothing that exists.
+      writeFileSync(path, '')
+      return new Cursor(path)
+    }
     const match = entries.filter((e) => e.container === container && e.treeSize === committed).pop()
     if (!match) {
       throw new MaifError('MAIF_ERR_IO', `the cursor ${path} has no entry for the ${committed} committed boxes of ${container}; it belongs to another run (delete it to start over)`)

@@ -2,7 +2,7 @@
 // the rest, and record what was cut. Only bytes that were never committed are dropped.
 import { appendFile } from 'node:fs/promises'
 import { MaifError } from './errors.js'
-import { withFile } from './io.js'
+import { readAt, withFile } from './io.js'
 import { ContainerVerifier } from './verify.js'
 import { scanBoxes } from './scanner.js'
 import type { KeyObject } from 'node:crypto'
@@ -39,8 +39,14 @@ export async function recoverContainer(path: string, opts: { pinned?: readonly K
       if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
       reason = err instanceof MaifError ? `${err.code}: ${err.message}` : String(err)
     }
-    if (kept === 0) {
-      throw new MaifError('MAIF_ERR_TORN', `${path} has no committed checkpoint to recover to${reason ? ` (${reason})` : ''}; nothing was changed`)
+    if (kept === 0 && size > 0) {
+      // Nothing was ever committed. A writer killed before its first checkpoint leaves the start of a
+      // file header: that file is cut to empty (a fresh container). Anything else is not ours to cut.
+      const head = await readAt(fh, 0, Math.min(size, 8)).catch(() => Buffer.alloc(0))
+      const MAIF_START = Buffer.from([0, 0, 0, 1, 0x66, 0x68, 0x64, 0x72]) // size32 = 1, 'fhdr'
+      if (head.length === 0 || !head.equals(MAIF_START.subarray(0, head.length))) {
+        throw new MaifError('MAIF_ERR_TORN', `${path} is not a MAIF container and has no committed checkpoint${reason ? ` (${reason})` : ''}; nothing was changed`)
+      }
     }
     const result: RecoverResult = { path, size, keptBytes: kept, droppedBytes: size - kept, droppedBoxes: boxesAfter, treeSize, reason, logFile: null }
     if (kept < size && !opts.dryRun) {
