@@ -69,7 +69,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
 function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
   const fd = openSync(path, 'r')
   try {
-    let scratch = Buffer.allocUnsafe(1 << 20)
+    const scratch = Buffer.allocUnsafe(1 << 20) // boxes are hashed through one reused 1 MiB window
     const zero = Buffer.from([0])
     return boxes.map(([offset, size]) => {
       const h = createHash('sha256').update(zero)
@@ -79,7 +79,6 @@ function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
         h.update(scratch.subarray(0, n))
         done += n
       }
-      scratch = scratch.length > 1 << 20 ? Buffer.allocUnsafe(1 << 20) : scratch
       return h.digest()
     })
   } finally {
