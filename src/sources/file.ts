@@ -251,7 +251,9 @@ export interface EngineSourceOptions {
 /** Reads many inputs, `concurrency` files at a time (p-limit), merged into one stream of positioned batches. */
 export async function* engineSource(files: readonly string[], o: EngineSourceOptions): AsyncGenerator<SourceItem> {
   const { default: pLimit } = await import('p-limit')
-  const limit = pLimit(o.concurrency)
+  // A binary file arrives as consecutive pieces of one object: files are read one at a time so that
+  // pieces of two objects never interleave (the framer would join them).
+  const limit = pLimit(o.format === 'binary' ? 1 : o.concurrency)
   const queue: SourceItem[] = []
   // Two wake-ups: the consumer waits for an item, producers wait for room (bounded queue = backpressure).
   const w: { wake: (() => void) | null; space: Array<() => void> } = { wake: null, space: [] }
