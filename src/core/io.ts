@@ -13,10 +13,9 @@ export async function readAt(fh: FileHandle, offset: number, length: number): Pr
       done += bytesRead
     }
   } catch (cause) {
-    throw wrapError('MAIF_ERR_IO', `cannot read ${length} bytes at offset ${offset}`, cause, { offset })
+    throw readError(offset, length, cause)
   }
-  if (done !== length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + length}`, { offset })
-  return buf
+  return complete(buf, offset, done)
 }
 
 /** Opens a container file and reads its size; every open in maif goes through here for one error. */
@@ -59,8 +58,17 @@ export function readAtSync(fh: FileHandle, offset: number, length: number): Buff
       done += n
     }
   } catch (cause) {
-    throw wrapError('MAIF_ERR_IO', `cannot read ${length} bytes at offset ${offset}`, cause, { offset })
+    throw readError(offset, length, cause)
   }
-  if (done !== length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + length}`, { offset })
+  return complete(buf, offset, done)
+}
+
+function readError(offset: number, length: number, cause: unknown): MaifError {
+  return wrapError('MAIF_ERR_IO', `cannot read ${length} bytes at offset ${offset}`, cause, { offset })
+}
+
+/** A short read means the file ends before the bytes a box claims: truncation, not an I/O error. */
+function complete(buf: Buffer, offset: number, done: number): Buffer {
+  if (done !== buf.length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + buf.length}`, { offset })
   return buf
 }

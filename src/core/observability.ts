@@ -189,21 +189,16 @@ export function startProgress(
   const stream = opts.stream ?? process.stderr
   const tty = opts.tty ?? stream.isTTY === true
   const intervalMs = opts.intervalMs ?? (tty ? 200 : 5000)
-  let stopped = false
 
   if (!tty) {
     const log = (final: boolean): void => opts.logger.info({ ...metrics.snapshot(), final }, 'progress')
     const timer = setInterval(() => log(false), intervalMs)
     // Progress reporting alone must never keep the process alive.
     timer.unref()
-    return {
-      stop() {
-        if (stopped) return
-        stopped = true
-        clearInterval(timer)
-        log(true)
-      },
-    }
+    return stopOnce(() => {
+      clearInterval(timer)
+      log(true)
+    })
   }
 
   // cli-progress only supplies the terminal handling (cursor, redraw, width); the line itself is
@@ -226,13 +221,21 @@ export function startProgress(
   bar.start(first.source.totalBytes ?? 0, first.source.bytes, { snap: first })
   const timer = setInterval(update, intervalMs)
   timer.unref()
+  return stopOnce(() => {
+    clearInterval(timer)
+    update()
+    bar.stop()
+  })
+}
+
+/** stop() renders the final state once, however often it is called. */
+function stopOnce(fn: () => void): { stop(): void } {
+  let stopped = false
   return {
     stop() {
       if (stopped) return
       stopped = true
-      clearInterval(timer)
-      update()
-      bar.stop()
+      fn()
     },
   }
 }
