@@ -246,14 +246,14 @@ export async function events(n, keyringDir, { dir, pool: usePool = false }) {
 // ---------------------------------------------------------------------------------------------
 // engine(input, { stages, sink })
 
-const ENGINE = new URL('../dist/core/engine.js', import.meta.url);
+const ENGINE = new URL('../dist/core/runtime/engine.js', import.meta.url);
 
 /** @returns {Promise<{ runPipeline: (def: unknown, opts: unknown) => Promise<any>, builtinStages: { with: (s: unknown) => unknown } }>} */
 async function loadEngine() {
-  if (!existsSync(fileURLToPath(ENGINE))) throw new SkipError('dist/core/engine.js not found (run `npm run build` first)');
+  if (!existsSync(fileURLToPath(ENGINE))) throw new SkipError('dist/core/runtime/engine.js not found (run `npm run build` first)');
   const m = await import(ENGINE.href);
   if (typeof m.runPipeline !== 'function' || typeof m.builtinStages?.with !== 'function') {
-    throw new SkipError('dist/core/engine.js does not export runPipeline and builtinStages');
+    throw new SkipError('dist/core/runtime/engine.js does not export runPipeline and builtinStages');
   }
   return m;
 }

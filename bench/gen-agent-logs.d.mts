@@ -1,5 +1,5 @@
 // Types for bench/gen-agent-logs.mjs, so TypeScript tests can import the generator:
-//   import { generate } from '../bench/gen-agent-logs.mjs'
+//   import { generate } from './gen-agent-logs.mjs'
 export declare const GENERATOR_VERSION: number;
 
 /** sfc32 PRNG seeded via splitmix32; the returned function yields uint32s. */

@@ -6,8 +6,8 @@
 // literal): the loader applies it with the env it is given, so one module serves every environment.
 //
 // `maif run` loads .ts pipelines on Node 20 too (it transpiles them with jiti).
-import { definePipeline } from '../src/core/pipeline-def.js'
-import { recordStage, type PipelineRecord } from '../src/core/registry.js'
+import { definePipeline } from '../src/core/runtime/pipeline-def.js'
+import { recordStage, type PipelineRecord } from '../src/core/runtime/registry.js'
 import { MaifError } from '../src/core/errors.js'
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g

@@ -1,15 +1,15 @@
 // Decompression is bounded by the block's declared plainLen ("so a bomb cannot expand beyond what the block
-// says", src/core/codec.ts). A hostile plaintext block whose zstd frame expands far beyond plainLen must be
+// says", src/core/format/codec.ts). A hostile plaintext block whose zstd frame expands far beyond plainLen must be
 // refused without the verifier materialising the expansion. gzip and brotli are the control.
 import t from 'tap'
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { gzipSync } from 'node:zlib'
 import { compress as zstdCompress } from 'zstd-napi'
-import { writeContainer } from '../src/core/writer.js'
-import { verifyContainer } from '../src/core/verify.js'
-import { decompress } from '../src/core/codec.js'
-import { CODECS, encodeHeader, HEADER_LEN } from '../src/core/format.js'
+import { writeContainer } from '../src/core/container/writer.js'
+import { verifyContainer } from '../src/core/container/verify.js'
+import { decompress } from '../src/core/format/codec.js'
+import { CODECS, encodeHeader, HEADER_LEN } from '../src/core/format/format.js'
 import { jsonRecords, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, writeOpts } from './helpers/container.js'
 
 const BOMB = 128 << 20 // what the frame expands to

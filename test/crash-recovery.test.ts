@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { statSync } from 'node:fs'
-import { generateKeyring, loadKeyring } from '../src/core/keyring.js'
-import { verifyContainer } from '../src/core/verify.js'
-import { recoverContainer } from '../src/core/recover.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { verifyContainer } from '../src/core/container/verify.js'
+import { recoverContainer } from '../src/core/container/recover.js'
 
 const writer = fileURLToPath(new URL('./fixtures/crash-writer.mjs', import.meta.url))
 

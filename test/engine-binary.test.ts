@@ -4,10 +4,10 @@ import t from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { generateKeyring, loadKeyring } from '../src/core/keyring.js'
-import { runPipeline } from '../src/core/engine.js'
-import { verifyContainer } from '../src/core/verify.js'
-import { FLAG_CONTINUES } from '../src/core/format.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { runPipeline } from '../src/core/runtime/engine.js'
+import { verifyContainer } from '../src/core/container/verify.js'
+import { FLAG_CONTINUES } from '../src/core/format/format.js'
 
 t.test('binary files with several segments each stay whole with concurrency 3', async (t) => {
   const dir = t.testdir()

@@ -4,8 +4,8 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { runPipeline, type RunReport } from '../src/core/engine.js'
-import type { PipelineDefinition } from '../src/core/pipeline-schema.js'
+import { runPipeline, type RunReport } from '../src/core/runtime/engine.js'
+import type { PipelineDefinition } from '../src/core/runtime/pipeline-schema.js'
 import { errorOf, freshKeyring, readContainer, splitLines } from './helpers/engine.js'
 
 /** N JSONL records, with irregular spacing so that byte-for-byte copies are distinguishable from re-serialised ones. */

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateKeyring, loadKeyring } from '../src/core/keyring.js'
-import { verifyContainer } from '../src/core/verify.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { verifyContainer } from '../src/core/container/verify.js'
 import { CLI, maif } from './helpers/cli.js'
 
 const PIPELINE = fileURLToPath(new URL('./fixtures/sigterm/slow-pipeline.ts', import.meta.url))

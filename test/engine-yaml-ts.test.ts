@@ -4,9 +4,9 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { existsSync, readFileSync } from 'node:fs'
-import { loadPipelineFile } from '../src/core/pipeline-def.js'
-import { resolveKeyring } from '../src/core/pipeline-schema.js'
-import { builtinStages, runPipeline, type RunReport } from '../src/core/engine.js'
+import { loadPipelineFile } from '../src/core/runtime/pipeline-def.js'
+import { resolveKeyring } from '../src/core/runtime/pipeline-schema.js'
+import { builtinStages, runPipeline, type RunReport } from '../src/core/runtime/engine.js'
 import { maif } from './helpers/cli.js'
 import { freshKeyring, readContainer, readDeadLetters, repoPath, REPO, splitLines, validJsonLines } from './helpers/engine.js'
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { isValidJson, MAX_DEPTH } from '../src/core/json-validate.js'
+import { isValidJson, MAX_DEPTH } from '../src/core/format/json-validate.js'
 
 /** The reference: what validateLines does today. */
 function reference(buf: Uint8Array, start: number, end: number): boolean {

@@ -12,7 +12,7 @@ import {
   rootOf,
   verifyConsistency,
   verifyInclusion,
-} from '../src/core/merkle.js'
+} from '../src/core/format/merkle.js'
 
 const sha = (...parts: Buffer[]): Buffer => {
   const h = createHash('sha256')

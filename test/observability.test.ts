@@ -7,7 +7,7 @@ import {
   formatProgressLine,
   startProgress,
   startPrometheus,
-} from '../src/core/observability.js'
+} from '../src/core/runtime/observability.js'
 
 /** A writable that keeps every chunk pino writes, one JSON document per line. */
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { relative } from 'node:path'
-import { lintPipelineFile, lintPipelineSource, loadPipelineFile, type LintIssue, type PipelineDefError } from '../src/core/pipeline-def.js'
+import { lintPipelineFile, lintPipelineSource, loadPipelineFile, type LintIssue, type PipelineDefError } from '../src/core/runtime/pipeline-def.js'
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 const FIX = (name: string): string => here(`fixtures/pipelines/${name}`)

@@ -10,7 +10,7 @@ import {
   PipelineDefError,
   validatePipeline,
   type PipelineDefinition,
-} from '../src/core/pipeline-def.js'
+} from '../src/core/runtime/pipeline-def.js'
 import {
   BUILTIN_STAGE_TYPES,
   encryptionRequired,
@@ -22,8 +22,8 @@ import {
   resolveKeyring,
   resolveSinks,
   stageKind,
-} from '../src/core/pipeline-schema.js'
-import { interpolate, interpolateString, interpolateValue } from '../src/core/env-interpolate.js'
+} from '../src/core/runtime/pipeline-schema.js'
+import { interpolate, interpolateString, interpolateValue } from '../src/core/runtime/env-interpolate.js'
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 const EXAMPLE_YAML = here('../pipelines/agent-logs-to-container.yaml')

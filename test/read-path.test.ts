@@ -5,15 +5,15 @@ import { join } from 'node:path'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
-import { generateKeyring, loadKeyring } from '../src/core/keyring.js'
-import { writeContainer } from '../src/core/writer.js'
-import { containerSource } from '../src/sources/container.js'
-import { Verifier } from '../src/transforms/verifier.js'
-import { Decryptor } from '../src/transforms/decryptor.js'
-import { Decompressor } from '../src/transforms/decompressor.js'
-import { Deframer, type BinaryPiece } from '../src/transforms/deframer.js'
-import { ContainerReader } from '../src/core/reader.js'
-import { verifyInclusion, verifyConsistency } from '../src/core/merkle.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { writeContainer } from '../src/core/container/writer.js'
+import { containerSource } from '../src/core/container/read/source.js'
+import { Verifier } from '../src/core/container/read/verifier.js'
+import { Decryptor } from '../src/core/container/read/decryptor.js'
+import { Decompressor } from '../src/core/container/read/decompressor.js'
+import { Deframer, type BinaryPiece } from '../src/core/container/read/deframer.js'
+import { ContainerReader } from '../src/core/container/reader.js'
+import { verifyInclusion, verifyConsistency } from '../src/core/format/merkle.js'
 import { MaifError } from '../src/core/errors.js'
 
 async function collect(path: string, stages: ConstructorParameters<typeof Decryptor>[0], parse = false): Promise<unknown[]> {
@@ -96,6 +96,6 @@ t.test('random access and RFC 9162 proofs from the reader', async (t) => {
   t.ok(verifyConsistency(first.treeSize, r.treeSize, first.root, r.checkpoint.root, r.consistencyProof(first.treeSize)), 'the first session’s checkpoint is a prefix of the last one')
   await t.rejects(r.readBlock(9999), { code: 'MAIF_ERR_NOT_FOUND' })
   const other = await generateKeyring(join(dir, 'other'))
-  const pub = await (await import('../src/core/keyring.js')).loadPublicKey(other.pubFile)
+  const pub = await (await import('../src/core/format/keyring.js')).loadPublicKey(other.pubFile)
   await t.rejects(ContainerReader.open(file, { pinned: [pub] }), { code: 'MAIF_ERR_SIGNER_UNTRUSTED' })
 })

@@ -2,10 +2,10 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
-import { generateKeyring, loadKeyring } from '../src/core/keyring.js'
-import { writeContainer } from '../src/core/writer.js'
-import { recoverContainer } from '../src/core/recover.js'
-import { verifyContainer } from '../src/core/verify.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { writeContainer } from '../src/core/container/writer.js'
+import { recoverContainer } from '../src/core/container/recover.js'
+import { verifyContainer } from '../src/core/container/verify.js'
 
 t.test('a container torn before its first checkpoint is cut to empty, and can be written again', async (t) => {
   const dir = t.testdir()

@@ -3,8 +3,8 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import type { ErrorCode } from '../src/core/errors.js'
-import { DATA_PREFIX_LEN, HEADER_LEN } from '../src/core/format.js'
-import { verifyContainer, type VerifyOptions, type VerifyResult } from '../src/core/verify.js'
+import { DATA_PREFIX_LEN, HEADER_LEN } from '../src/core/format/format.js'
+import { verifyContainer, type VerifyOptions, type VerifyResult } from '../src/core/container/verify.js'
 import {
   buildTwoSessions, flipBit, forEachLimited, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, WRAPPED_FOREIGN,
   type ParsedBox,

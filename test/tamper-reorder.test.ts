@@ -2,8 +2,8 @@
 // catches it (chain, counter, checkpoint, signature pin, AEAD) when the attacker repairs the layers before.
 import t from 'tap'
 import { join } from 'node:path'
-import { verifyContainer, type VerifyOptions, type VerifyResult } from '../src/core/verify.js'
-import { HEADER_LEN } from '../src/core/format.js'
+import { verifyContainer, type VerifyOptions, type VerifyResult } from '../src/core/container/verify.js'
+import { HEADER_LEN } from '../src/core/format/format.js'
 import { buildTwoSessions, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, type ParsedBox } from './helpers/container.js'
 import { rebuild } from './helpers/forge.js'
 

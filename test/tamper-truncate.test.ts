@@ -3,7 +3,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import type { ErrorCode } from '../src/core/errors.js'
-import { verifyContainer, type Witness } from '../src/core/verify.js'
+import { verifyContainer, type Witness } from '../src/core/container/verify.js'
 import { buildTwoSessions, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, WRAPPED_FOREIGN } from './helpers/container.js'
 
 t.test('truncation at every offset', async (t) => {

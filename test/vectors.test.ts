@@ -7,15 +7,15 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { writeContainer } from '../src/core/writer.js'
-import { verifyContainer } from '../src/core/verify.js'
-import { scanBoxes } from '../src/core/scanner.js'
-import { leafHash } from '../src/core/merkle.js'
-import { LocalSigner } from '../src/core/signing.js'
+import { writeContainer } from '../src/core/container/writer.js'
+import { verifyContainer } from '../src/core/container/verify.js'
+import { scanBoxes } from '../src/core/container/scanner.js'
+import { leafHash } from '../src/core/format/merkle.js'
+import { LocalSigner } from '../src/core/format/signing.js'
 import { MaifError } from '../src/core/errors.js'
-import type { KeyProvider } from '../src/core/keyring.js'
+import type { KeyProvider } from '../src/core/format/keyring.js'
 
-const DIR = fileURLToPath(new URL('./vectors/', import.meta.url))
+const DIR = fileURLToPath(new URL('./vectors', import.meta.url))
 const WRITE = process.env.MAIF_WRITE_VECTORS === '1'
 
 // Fixed Ed25519 key (deterministic signatures) from a 32-byte seed.

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { WorkerPool, OrderedJobs } from '../src/core/worker-pool.js'
-import { validateLines } from '../src/core/worker.js'
-import { decompress } from '../src/core/codec.js'
+import { WorkerPool, OrderedJobs } from '../src/core/workers/worker-pool.js'
+import { validateLines } from '../src/core/workers/worker.js'
+import { decompress } from '../src/core/format/codec.js'
 import { MaifError } from '../src/core/errors.js'
 
 t.test('worker threads compress blocks that decompress to the input', async (t) => {

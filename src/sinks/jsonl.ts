@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { open, type FileHandle } from 'node:fs/promises'
 import { once } from 'node:events'
 import { wrapError } from '../core/errors.js'
-import type { LineBatch } from '../transforms/framer.js'
+import type { LineBatch } from '../core/container/write/framer.js'
 
 export class JsonlSink extends Writable {
   readonly #path: string | null

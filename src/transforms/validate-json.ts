@@ -1,7 +1,7 @@
 // validate-json: records that do not match a JSON Schema are dead-lettered with the validator's reason.
 import { Ajv } from 'ajv'
 import { MaifError } from '../core/errors.js'
-import type { RecordStagePlugin } from '../core/registry.js'
+import type { RecordStagePlugin } from '../core/runtime/registry.js'
 
 export const validateJsonStage: RecordStagePlugin = {
   create(options) {

@@ -5,11 +5,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
-import { generateKeyring, loadKeyring, loadPublicKey, type LocalKeyring } from '../../src/core/keyring.js'
-import { writeContainer, type ContainerWriterOptions } from '../../src/core/writer.js'
-import { verifyContainer, type VerifyOptions, type VerifyResult } from '../../src/core/verify.js'
-import { decodeHeader, HEADER_LEN, type BoxHeader } from '../../src/core/format.js'
-import type { SignatureAlg } from '../../src/core/signing.js'
+import { generateKeyring, loadKeyring, loadPublicKey, type LocalKeyring } from '../../src/core/format/keyring.js'
+import { writeContainer, type ContainerWriterOptions } from '../../src/core/container/writer.js'
+import { verifyContainer, type VerifyOptions, type VerifyResult } from '../../src/core/container/verify.js'
+import { decodeHeader, HEADER_LEN, type BoxHeader } from '../../src/core/format/format.js'
+import type { SignatureAlg } from '../../src/core/format/signing.js'
 
 export interface TestKeys {
   dir: string

@@ -3,11 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateKeyring, loadKeyring, type LocalKeyring } from '../../src/core/keyring.js'
-import { verifyContainer, type OpenedBlock, type VerifyResult } from '../../src/core/verify.js'
-import type { DeadLetter } from '../../src/transforms/record-stages.js'
+import { generateKeyring, loadKeyring, type LocalKeyring } from '../../src/core/format/keyring.js'
+import { verifyContainer, type OpenedBlock, type VerifyResult } from '../../src/core/container/verify.js'
+import type { DeadLetter } from '../../src/core/runtime/record-stages.js'
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '')
+export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const repoPath = (p: string): string => join(REPO, p)
 
 /** A fresh keyring in DIR/keys (generated with generateKeyring), loaded. */

@@ -5,10 +5,10 @@
 import {
   decodeHeader, decodeSession, encodeHeader, encodeIndex, encodeSession, encodeTailPayload, HEADER_LEN, isLeafType, isStructural,
   ZERO_HASH, type IndexEntry,
-} from '../../src/core/format.js'
-import { decodeCheckpoint, decodeNote, encodeCheckpoint, encodeNote, noteHash } from '../../src/core/checkpoint.js'
-import { CompactTree, leafHash } from '../../src/core/merkle.js'
-import type { Signer } from '../../src/core/signing.js'
+} from '../../src/core/format/format.js'
+import { decodeCheckpoint, decodeNote, encodeCheckpoint, encodeNote, noteHash } from '../../src/core/format/checkpoint.js'
+import { CompactTree, leafHash } from '../../src/core/format/merkle.js'
+import type { Signer } from '../../src/core/format/signing.js'
 
 export interface RebuildOptions {
   /** Renumber data-box counters 0, 1, 2… per session (an attacker without the session key can do this). */

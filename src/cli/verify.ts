@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises'
+import { wrapError } from '../core/errors.js'
+import { verifyContainer, type VerifyResult } from '../core/container/verify.js'
+import { WorkerPool } from '../core/workers/worker-pool.js'
+import { parse, usage } from './args.js'
+import { keyringFrom, pinnedKeys } from './keys.js'
+
+export default async function verify(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' } })
+  if (positionals.length !== 1) usage('verify takes one FILE')
+  const keyring = await keyringFrom(values.keyring)
+  const pinned = await pinnedKeys(values.pub, keyring)
+  let witness
+  if (typeof values.witness === 'string') {
+    try {
+      const w = JSON.parse(await readFile(values.witness, 'utf8')) as { treeSize: number; root: string }
+      if (!Number.isInteger(w.treeSize) || typeof w.root !== 'string') throw new Error('needs treeSize and root')
+      witness = { treeSize: w.treeSize, root: Buffer.from(w.root, 'base64') }
+    } catch (cause) {
+      throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
+    }
+  }
+  const pool = keyring ? undefined : new WorkerPool()
+  let r: VerifyResult
+  try {
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}) })
+  } finally {
+    await pool?.close()
+  }
+  if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
+  else {
+    const signer = r.signers.map((s) => `${s.keyId.slice(0, 16)}… (${s.alg}, ${s.pinned ? 'pinned' : 'UNPINNED'})`).join(', ') || 'none'
+    process.stdout.write(
+      `${r.ok ? 'OK' : 'FAILED'} ${positionals[0]}: ${r.blocks} blocks, ${r.records} records, ${r.sessions} sessions, ${r.checkpoints} checkpoints, tree size ${r.treeSize}\n` +
+      `root ${r.root ?? '-'}\nsigner ${signer}${r.decrypted ? '\nevery block decrypted and authenticated' : ''}\n` +
+      r.errors.map((e) => `error ${e.code} at offset ${e.offset ?? '-'} seq ${e.seq ?? '-'}: ${e.message}\n`).join('') +
+      r.warnings.map((w) => `warning: ${w}\n`).join(''),
+    )
+  }
+  return r.ok ? 0 : 1
+}

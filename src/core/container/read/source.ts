@@ -1,0 +1,29 @@
+// Container source: a Readable of the boxes of a container file, parsed forward from byte 0.
+import { Readable } from 'node:stream'
+import { openFile } from '../../format/io.js'
+import { scanBoxes } from '../scanner.js'
+import type { BoxHeader } from '../../format/format.js'
+
+export interface RawBox {
+  kind: 'raw'
+  offset: number
+  header: BoxHeader
+  bytes: Buffer
+}
+
+export interface ContainerSourceOptions { highWaterMark?: number; chunkBytes?: number }
+
+export function containerSource(path: string, opts: ContainerSourceOptions = {}): Readable {
+  async function* boxes(): AsyncGenerator<RawBox> {
+    const { fh, size } = await openFile(path, 'r')
+    try {
+      // The scanner reuses its buffer, so each box is copied before it is handed downstream.
+      for await (const b of scanBoxes(fh, size, opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {})) {
+        yield { kind: 'raw', offset: b.offset, header: b.header, bytes: Buffer.from(b.bytes) }
+      }
+    } finally {
+      await fh.close()
+    }
+  }
+  return Readable.from(boxes(), { objectMode: true, highWaterMark: opts.highWaterMark ?? 8 })
+}

@@ -1,0 +1,193 @@
+// A writer session: one open-for-append of a container (FORMAT.md §1). It owns the state that must be
+// shared by the stages that write one file in order: counters, chain head, Merkle frontier, offsets, keys.
+import { open, type FileHandle } from 'node:fs/promises'
+import { randomBytes, type KeyObject } from 'node:crypto'
+import { hostname } from 'node:os'
+import { MaifError, wrapError } from '../errors.js'
+import {
+  decodeHeader, decodeTailPayload, encodeFileHeader, encodeSession, HEADER_LEN, TAIL_LEN, ZERO_HASH,
+  type SessionInfo,
+} from '../format/format.js'
+import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
+import { CompactTree } from '../format/merkle.js'
+import { deriveSessionKeys } from '../format/crypto.js'
+import { readAt } from '../format/io.js'
+import { sessionContext } from '../format/open-block.js'
+import type { KeyProvider } from '../format/keyring.js'
+import type { Signer } from '../format/signing.js'
+
+export interface SessionOptions {
+  /** Where session data keys come from. Required unless encryption is explicitly 'none'. */
+  keyProvider?: KeyProvider
+  signer: Signer
+  /** 'required' (default) fails when no key can be had; 'none' writes a session recorded as plaintext. */
+  encryption?: 'required' | 'none'
+  /** Free-form writer name recorded in the session box. */
+  writer?: string
+  /** Clock (Unix ms) and ids, injectable for reproducible output such as the test vectors. */
+  now?: () => number
+  containerId?: Buffer
+  sessionId?: Buffer
+}
+
+/** A box the chainer must write before any data: fhdr (new file) and sess. */
+export interface PreambleBox { type: 'fhdr' | 'sess'; payload: Buffer }
+
+export class WriterSession {
+  readonly path: string
+  readonly fh: FileHandle
+  readonly containerId: Buffer
+  readonly sessionId: Buffer
+  readonly encKey: KeyObject | null
+  readonly signer: Signer
+  readonly preamble: PreambleBox[]
+  /** Offset at which this session's first box is written (end of the previous tail, or 0). */
+  readonly startOffset: number
+  readonly now: () => number
+  // Chain state, advanced by the hash-chainer in file order.
+  seq: number
+  prev: Buffer
+  tree: CompactTree
+  prevNoteHash: Buffer | null
+  lastIndexOffset: number | null
+  #counter = 0
+
+  private constructor(init: {
+    path: string; fh: FileHandle; containerId: Buffer; sessionId: Buffer; encKey: KeyObject | null; signer: Signer
+    preamble: PreambleBox[]; startOffset: number; seq: number; prev: Buffer; tree: CompactTree
+    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number
+  }) {
+    this.now = init.now
+    this.path = init.path
+    this.fh = init.fh
+    this.containerId = init.containerId
+    this.sessionId = init.sessionId
+    this.encKey = init.encKey
+    this.signer = init.signer
+    this.preamble = init.preamble
+    this.startOffset = init.startOffset
+    this.seq = init.seq
+    this.prev = init.prev
+    this.tree = init.tree
+    this.prevNoteHash = init.prevNoteHash
+    this.lastIndexOffset = init.lastIndexOffset
+  }
+
+  get encrypted(): boolean {
+    return this.encKey !== null
+  }
+
+  /** The next data-box counter; also the GCM nonce counter, so it must never repeat under one key. */
+  nextCounter(): number {
+    return this.#counter++
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close()
+  }
+
+  /**
+   * Opens `path` for append, creating it if absent. An existing file must end in a committed tail (O(1)
+   * check); a torn one is refused so that recovery is an explicit, recorded act.
+   */
+  static async open(path: string, opts: SessionOptions): Promise<WriterSession> {
+    const encryption = opts.encryption ?? 'required'
+    if (encryption === 'required' && !opts.keyProvider) {
+      throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'encryption is required but no key provider was given (pass a keyring, or set encryption: "none" explicitly)')
+    }
+    let fh: FileHandle
+    try {
+      fh = await open(path, 'a+')
+    } catch (cause) {
+      throw wrapError('MAIF_ERR_IO', `cannot open ${path} for append`, cause)
+    }
+    try {
+      const size = (await fh.stat()).size
+      const now = opts.now ?? Date.now
+      const sessionId = opts.sessionId ?? randomBytes(16)
+      const preamble: PreambleBox[] = []
+      let containerId: Buffer
+      let seq = 0
+      let prev = ZERO_HASH
+      let tree = new CompactTree()
+      let prevNoteHash: Buffer | null = null
+      let lastIndexOffset: number | null = null
+      if (size === 0) {
+        containerId = opts.containerId ?? randomBytes(16)
+        preamble.push({ type: 'fhdr', payload: encodeFileHeader({ containerId, createdMs: now() }) })
+      } else {
+        const st = await readCommittedState(fh, size, path)
+        ;({ containerId, seq, prev, tree, prevNoteHash, lastIndexOffset } = st)
+      }
+      let encKey: KeyObject | null = null
+      const signer = opts.signer
+      const info: SessionInfo = {
+        createdMs: now(),
+        encryption: encryption === 'none' ? 'none' : 'aes-256-gcm',
+        signer: { alg: signer.alg, keyId: signer.keyId.toString('hex'), publicKey: signer.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
+        writer: opts.writer ?? `maif@${hostname()}`,
+      }
+      if (encryption === 'required') {
+        const provider = opts.keyProvider!
+        const context = sessionContext(containerId, sessionId)
+        let dk
+        try {
+          dk = await provider.generateDataKey(context)
+        } catch (cause) {
+          throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', `the key provider '${provider.name}' could not generate a session key; nothing was written`, cause)
+        }
+        const keys = deriveSessionKeys(dk.plaintext, containerId, sessionId)
+        dk.plaintext.fill(0)
+        encKey = keys.encKey
+        Object.assign(info, {
+          keyProvider: provider.name, keyId: dk.keyId, wrappedKey: dk.wrapped.toString('base64'), context,
+          commitment: keys.commitment.toString('base64'),
+        })
+      }
+      preamble.push({ type: 'sess', payload: encodeSession(sessionId, info) })
+      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now })
+    } catch (err) {
+      await fh.close()
+      throw err
+    }
+  }
+}
+
+export interface CommittedState {
+  containerId: Buffer
+  seq: number
+  prev: Buffer
+  tree: CompactTree
+  prevNoteHash: Buffer | null
+  lastIndexOffset: number | null
+  ckptOffset: number
+}
+
+/** Reads the tail and the checkpoint it names: the O(1) open of FORMAT.md §5.6. */
+export async function readCommittedState(fh: FileHandle, size: number, path: string): Promise<CommittedState> {
+  const torn = (why: string, cause?: unknown): MaifError =>
+    new MaifError('MAIF_ERR_TORN', `${path} does not end in a committed tail (${why}); run 'maif recover ${path}' first`, { cause })
+  if (size < TAIL_LEN) throw torn('file too short')
+  let tailHdr, tail
+  try {
+    const tb = await readAt(fh, size - TAIL_LEN, TAIL_LEN)
+    tailHdr = decodeHeader(tb, size - TAIL_LEN, TAIL_LEN)
+    if (tailHdr.type !== 'tail' || tailHdr.size !== TAIL_LEN) throw new Error('last box is not a tail')
+    tail = decodeTailPayload(tb.subarray(HEADER_LEN), size - TAIL_LEN)
+    if (tail.endOffset !== size || tail.treeSize !== tailHdr.seq) throw new Error('tail pointers do not match the file')
+  } catch (cause) {
+    throw torn(cause instanceof Error ? cause.message : 'bad tail', cause)
+  }
+  const ch = decodeHeader(await readAt(fh, tail.ckptOffset, HEADER_LEN), tail.ckptOffset, size - tail.ckptOffset)
+  if (ch.type !== 'ckpt') throw torn('the tail does not point at a checkpoint')
+  const ck = decodeCheckpoint(await readAt(fh, tail.ckptOffset + HEADER_LEN, ch.size - HEADER_LEN), tail.ckptOffset)
+  const note = decodeNote(ck.note, tail.ckptOffset)
+  const tree = CompactTree.fromFrontier(note.treeSize, ck.frontier)
+  if (!tree.root().equals(note.root) || note.treeSize !== tail.treeSize || !note.containerId.equals(tail.containerId)) {
+    throw new MaifError('MAIF_ERR_CHECKPOINT', `the last checkpoint of ${path} is inconsistent with its tail; run 'maif verify'`, { offset: tail.ckptOffset })
+  }
+  return {
+    containerId: tail.containerId, seq: tail.treeSize, prev: tailHdr.prev, tree,
+    prevNoteHash: noteHash(ck.note), lastIndexOffset: tail.indexOffset, ckptOffset: tail.ckptOffset,
+  }
+}

@@ -1,0 +1,340 @@
+// Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
+// against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
+import type { FileHandle } from 'node:fs/promises'
+import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { MaifError, wrapError, type ErrorCode } from '../errors.js'
+import {
+  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeInner, decodeSession, decodeTailPayload,
+  ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
+} from '../format/format.js'
+import { CompactTree, leafHash } from '../format/merkle.js'
+import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
+import { keyIdOf, verifySignature } from '../format/signing.js'
+import { openBody, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
+import { decompress } from '../format/codec.js'
+import { scanBoxes } from './scanner.js'
+import { readAtSync, withFile } from '../format/io.js'
+import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
+import type { KeyProvider } from '../format/keyring.js'
+
+export interface Witness { treeSize: number; root: Buffer }
+
+export interface VerifyOptions {
+  /** Public keys checkpoints must be signed by. Without any, signatures are checked against the key the
+   * file names, and the result says `pinned: false`: that proves consistency, not who wrote it. */
+  pinned?: readonly KeyObject[]
+  /** Decrypt and authenticate every block with keys from this provider. */
+  keyProvider?: KeyProvider
+  /** A checkpoint recorded earlier (e.g. by a SIEM); the container must extend it. */
+  witness?: Witness
+  /** Called with each decrypted block (seq, type, flags, public and private metadata, data). */
+  onBlock?: (b: OpenedBlock) => void | Promise<void>
+}
+
+export interface OpenedBlock {
+  seq: number
+  offset: number
+  type: string
+  flags: number
+  pub: Record<string, unknown>
+  priv: Record<string, unknown>
+  data: Buffer
+}
+
+export interface VerifyIssue { code: ErrorCode; offset?: number; seq?: number; message: string }
+
+export interface VerifyResult {
+  ok: boolean
+  containerId: string | null
+  blocks: number
+  records: number
+  checkpoints: number
+  sessions: number
+  treeSize: number
+  root: string | null
+  pinned: boolean
+  decrypted: boolean
+  signers: Array<{ keyId: string; alg: string; pinned: boolean }>
+  errors: VerifyIssue[]
+  warnings: string[]
+}
+
+interface SessionState {
+  sessionId: Buffer
+  info: SessionInfo
+  encKey: KeyObject | null
+  counter: number
+}
+
+export class ContainerVerifier {
+  readonly #opts: VerifyOptions
+  readonly #pinned: Map<string, KeyObject>
+  readonly result: VerifyResult
+  #containerId: Buffer | null = null
+  #tree = new CompactTree()
+  #prev: Buffer = ZERO_HASH
+  #session: SessionState | null = null
+  #entries: IndexEntry[] = []
+  #lastIndex: number | null = null
+  #lastCkpt: { offset: number; end: number; treeSize: number; noteHash: Buffer } | null = null
+  #lastBox: { type: string; offset: number; end: number } | null = null
+  #witnessChecked = false
+
+  constructor(opts: VerifyOptions = {}) {
+    this.#opts = opts
+    this.#pinned = new Map((opts.pinned ?? []).map((k) => [keyIdOf(k).toString('hex'), k]))
+    this.result = {
+      ok: false, containerId: null, blocks: 0, records: 0, checkpoints: 0, sessions: 0, treeSize: 0, root: null,
+      pinned: this.#pinned.size > 0, decrypted: opts.keyProvider !== undefined, signers: [], errors: [], warnings: [],
+    }
+  }
+
+  /**
+   * Checks one box. `bytes` is the whole box, or, when `leaf` (its leaf hash, computed elsewhere) is
+   * given, at least its head (header, data prefix and public metadata). Nothing is retained.
+   */
+  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer): Promise<void> {
+    const seqNow = this.#tree.size
+    const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
+    if (offset === 0 && h.type !== 'fhdr') fail('MAIF_ERR_STRUCTURE', 'the container does not start with a file header')
+    if (offset !== 0 && h.type === 'fhdr') fail('MAIF_ERR_STRUCTURE', `a second file header at offset ${offset}`)
+    if (h.seq !== seqNow) fail('MAIF_ERR_SEQUENCE', `box '${h.type}' at offset ${offset} has seq ${h.seq}, expected ${seqNow}`)
+    if (!h.prev.equals(this.#prev)) fail('MAIF_ERR_CHAIN', `box '${h.type}' #${h.seq} at offset ${offset} does not link to the box before it (moved, dropped or spliced)`)
+    const after = this.#lastBox?.type
+    if (h.type === 'sess' && after !== 'fhdr' && after !== 'tail') fail('MAIF_ERR_STRUCTURE', `a session starts at offset ${offset} without a committed tail before it`)
+    if (h.type !== 'sess' && after === 'fhdr') fail('MAIF_ERR_STRUCTURE', `box '${h.type}' at offset ${offset} follows the file header instead of a session box`)
+    if (h.type === 'tail' && after !== 'ckpt') fail('MAIF_ERR_STRUCTURE', `a tail at offset ${offset} does not follow a checkpoint`)
+    const payload = bytes.subarray(HEADER_LEN)
+    switch (h.type) {
+      case 'fhdr': {
+        const f = decodeFileHeader(payload, offset)
+        this.#containerId = f.containerId
+        this.result.containerId = f.containerId.toString('hex')
+        break
+      }
+      case 'sess': await this.#sess(offset, payload); break
+      case 'indx': this.#index(offset, payload); break
+      case 'ckpt': this.#checkpoint(offset, h, payload); break
+      case 'tail': this.#tail(offset, h, payload); break
+      default: await this.#data(offset, h, bytes)
+    }
+    if (isLeafType(h.type)) {
+      leaf ??= leafHash(bytes)
+      if (h.type !== 'indx') this.#entries.push({ seq: h.seq, offset, size: h.size, type: h.type, version: h.version, flags: h.flags, leaf })
+      this.#tree.push(leaf)
+      this.#prev = leaf
+      this.#checkWitness(offset)
+    }
+    this.#lastBox = { type: h.type, offset, end: offset + h.size }
+  }
+
+  /** Whole-file checks once the last box was read; returns the result with `ok` set. */
+  finish(fileSize: number, fatal?: unknown): VerifyResult {
+    const r = this.result
+    if (fatal !== undefined) {
+      const e = fatal instanceof MaifError ? fatal : wrapError('MAIF_ERR_PAYLOAD', 'the container is malformed', fatal)
+      r.errors.push({ code: e.code, message: e.message, ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.seq === undefined ? {} : { seq: e.seq }) })
+    } else if (this.#lastBox === null) {
+      r.errors.push({ code: 'MAIF_ERR_TRUNCATED', offset: 0, message: 'the container is empty' })
+    } else if (this.#lastBox.type !== 'tail') {
+      const committed = this.#lastCkpt?.treeSize ?? 0
+      r.errors.push({
+        code: this.#tree.size > committed ? 'MAIF_ERR_UNCOMMITTED' : 'MAIF_ERR_TORN', offset: this.#lastBox.end,
+        message: `the container does not end in a committed tail: ${this.#tree.size - committed} box(es) after the last checkpoint (torn write or truncation; 'maif recover' cuts back to the last commit)`,
+      })
+    } else if (this.#lastBox.end !== fileSize) {
+      r.errors.push({ code: 'MAIF_ERR_TAIL', offset: this.#lastBox.end, message: 'bytes follow the last tail' })
+    } else if (this.#opts.witness && !this.#witnessChecked) {
+      r.errors.push({ code: 'MAIF_ERR_WITNESS', message: `the container has ${this.#tree.size} leaves, fewer than the ${this.#opts.witness.treeSize} recorded by the witness (truncated)` })
+    }
+    r.treeSize = this.#lastCkpt?.treeSize ?? 0
+    r.root = this.#lastCkpt ? this.#rootAtCheckpoint : null
+    r.ok = r.errors.length === 0
+    if (!r.pinned) r.warnings.push('no public key was pinned: signatures were checked against the key the file names, which proves consistency, not authorship (pass --pub)')
+    return r
+  }
+
+  #rootAtCheckpoint: string | null = null
+
+  #checkWitness(offset: number): void {
+    const w = this.#opts.witness
+    if (!w || this.#witnessChecked || this.#tree.size !== w.treeSize) return
+    this.#witnessChecked = true
+    const root = this.#tree.root()
+    if (!timingSafeEqual(root, w.root)) throw new MaifError('MAIF_ERR_WITNESS', `the tree of size ${w.treeSize} has a different root than the witness recorded (history was rewritten)`, { offset })
+  }
+
+  async #sess(offset: number, payload: Buffer): Promise<void> {
+    const { sessionId, info } = decodeSession(payload, offset)
+    this.result.sessions++
+    if (info.encryption === 'none') this.result.warnings.push(`session ${sessionId.toString('hex')} is recorded as plaintext (written without encryption)`)
+    const provider = this.#opts.keyProvider
+    const encKey = provider && info.encryption === 'aes-256-gcm' ? await unwrapSessionKey(provider, this.#containerId!, sessionId, info, offset) : null
+    this.#session = { sessionId, info, encKey, counter: 0 }
+  }
+
+  async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+    const s = this.#session!
+    const d = parseDataBox(offset, bytes, h.size)
+    const where = { offset, seq: h.seq }
+    if (d.prefix.counter !== s.counter) throw new MaifError('MAIF_ERR_COUNTER', `block #${h.seq} has session counter ${d.prefix.counter}, expected ${s.counter} (reordered or replayed)`, where)
+    s.counter++
+    const wantEnc = s.info.encryption === 'aes-256-gcm' ? ENC_AES_256_GCM : ENC_NONE
+    if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
+    this.result.blocks++
+    if (typeof d.pub.records === 'number') this.result.records += d.pub.records
+    // Without a key a block is checked by its leaf hash only; with one, also by its tag and codec.
+    if (!s.encKey && (d.prefix.enc === ENC_AES_256_GCM || !this.#opts.onBlock)) return
+    const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
+    if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+  }
+
+  #index(offset: number, payload: Buffer): void {
+    const { prevIndex, entries } = decodeIndex(payload, offset)
+    if (prevIndex !== this.#lastIndex) throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} links to ${prevIndex}, expected ${this.#lastIndex}`, { offset })
+    const want = this.#entries
+    if (entries.length !== want.length) throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} lists ${entries.length} boxes, expected ${want.length}`, { offset })
+    for (let i = 0; i < want.length; i++) {
+      const a = entries[i]!
+      const b = want[i]!
+      if (a.seq !== b.seq || a.offset !== b.offset || a.size !== b.size || a.type !== b.type || a.version !== b.version || a.flags !== b.flags || !a.leaf.equals(b.leaf)) {
+        throw new MaifError('MAIF_ERR_INDEX', `index at offset ${offset} misdescribes box #${b.seq}`, { offset, seq: b.seq })
+      }
+    }
+    this.#entries = []
+    this.#lastIndex = offset
+  }
+
+  #checkpoint(offset: number, h: BoxHeader, payload: Buffer): void {
+    const where = { offset, seq: h.seq }
+    const c = decodeCheckpoint(payload, offset)
+    const n = decodeNote(c.note, offset)
+    const root = this.#tree.root()
+    if (!n.containerId.equals(this.#containerId!)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} names another container`, where)
+    if (n.treeSize !== this.#tree.size) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} commits to ${n.treeSize} boxes, but ${this.#tree.size} precede it`, where)
+    if (!timingSafeEqual(n.root, root)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} commits to a different Merkle root than the boxes before it`, where)
+    let fr: CompactTree
+    try {
+      fr = CompactTree.fromFrontier(n.treeSize, c.frontier)
+    } catch (cause) {
+      throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} has a malformed frontier`, { ...where, cause })
+    }
+    if (!fr.root().equals(root)) throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} has a frontier that does not match its root`, where)
+    const prevHash = this.#lastCkpt?.noteHash ?? null
+    if ((prevHash === null) !== (n.prevNoteHash === null) || (prevHash && !prevHash.equals(n.prevNoteHash!))) {
+      throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} does not link to the previous checkpoint`, where)
+    }
+    if (n.indexOffset !== this.#lastIndex || this.#lastBox?.type !== 'indx') throw new MaifError('MAIF_ERR_CHECKPOINT', `checkpoint at offset ${offset} does not follow its index`, where)
+    const keyId = n.keyId.toString('hex')
+    let key = this.#pinned.get(keyId)
+    const pinned = key !== undefined
+    if (!key) {
+      if (this.#pinned.size > 0) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `checkpoint at offset ${offset} is signed by key ${keyId.slice(0, 16)}…, which is not pinned`, where)
+      const s = this.#session?.info.signer
+      if (!s || s.keyId !== keyId) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `checkpoint at offset ${offset} is signed by key ${keyId.slice(0, 16)}…, which its session does not name`, where)
+      try {
+        key = createPublicKey({ key: Buffer.from(s.publicKey, 'base64'), format: 'der', type: 'spki' })
+      } catch (cause) {
+        throw new MaifError('MAIF_ERR_PAYLOAD', `the session's signer public key is malformed`, { ...where, cause })
+      }
+      if (keyIdOf(key).toString('hex') !== keyId) throw new MaifError('MAIF_ERR_SIGNER_UNTRUSTED', `the session's signer key does not hash to ${keyId}`, where)
+    }
+    if (!verifySignature(c.alg, key, c.note, c.sig)) throw new MaifError('MAIF_ERR_SIGNATURE', `checkpoint at offset ${offset} has an invalid ${c.alg} signature`, where)
+    if (!this.result.signers.some((x) => x.keyId === keyId)) this.result.signers.push({ keyId, alg: c.alg, pinned })
+    this.result.checkpoints++
+    this.#lastCkpt = { offset, end: offset + h.size, treeSize: n.treeSize, noteHash: noteHash(c.note) }
+    this.#rootAtCheckpoint = root.toString('base64')
+  }
+
+  #tail(offset: number, h: BoxHeader, payload: Buffer): void {
+    const t = decodeTailPayload(payload, offset)
+    const c = this.#lastCkpt!
+    if (h.size !== TAIL_LEN || t.ckptOffset !== c.offset || c.end !== offset || t.indexOffset !== this.#lastIndex || t.treeSize !== this.#tree.size ||
+        t.endOffset !== offset + TAIL_LEN || !t.containerId.equals(this.#containerId!)) {
+      throw new MaifError('MAIF_ERR_TAIL', `tail at offset ${offset} does not point at the checkpoint and index before it`, { offset, seq: h.seq })
+    }
+  }
+}
+
+/**
+ * Verifies a container file end to end. Never throws for a bad container: the result lists the errors.
+ * With a worker pool and no decryption, the main thread reads only box heads while the workers hash
+ * the boxes from the file in parallel (both cores); leaves are still checked strictly in order.
+ */
+export async function verifyContainer(path: string, opts: VerifyOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
+  return withFile(path, 'r', async (fh, size) => {
+    const v = new ContainerVerifier(opts)
+    try {
+      if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
+      else for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
+    } catch (err) {
+      if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
+      return v.finish(size, err)
+    }
+    return v.finish(size)
+  })
+}
+
+const HEAD_READ = 4096
+const BATCH_BYTES = 8 << 20
+
+interface HeadBox { offset: number; header: BoxHeader; bytes: Buffer }
+
+/** Reads each box's head (or the whole box, for small and structural boxes) without reading bodies. */
+function* scanHeads(fh: FileHandle, size: number): Generator<HeadBox> {
+  for (let pos = 0; pos < size;) {
+    const head = readAtSync(fh, pos, Math.min(HEAD_READ, size - pos))
+    const header = decodeHeader(head, pos, size - pos)
+    let bytes = head.subarray(0, Math.min(head.length, header.size))
+    if (isStructural(header.type)) {
+      if (header.size > bytes.length) bytes = readAtSync(fh, pos, header.size)
+    } else if (header.size > bytes.length && bytes.length >= HEADER_LEN + DATA_PREFIX_LEN) {
+      const need = HEADER_LEN + DATA_PREFIX_LEN + bytes.readUInt32BE(HEADER_LEN + 4)
+      if (need > bytes.length) bytes = readAtSync(fh, pos, Math.min(need, header.size))
+    }
+    yield { offset: pos, header, bytes }
+    pos += header.size
+  }
+}
+
+async function verifyParallel(path: string, fh: FileHandle, size: number, v: ContainerVerifier, pool: WorkerPool): Promise<void> {
+  const jobs = new OrderedJobs<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }>(pool.size * 2)
+  const run = async (d: { boxes: HeadBox[]; leaves: Array<Buffer | undefined> } | undefined): Promise<void> => {
+    if (!d) return
+    for (let i = 0; i < d.boxes.length; i++) {
+      const b = d.boxes[i]!
+      await v.box(b.offset, b.header, b.bytes, d.leaves[i])
+    }
+  }
+  const submit = (boxes: HeadBox[]): Promise<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }> => {
+    // Boxes read whole are hashed here; the others by a worker that reads them from the file.
+    const remote = boxes.filter((b) => b.bytes.length < b.header.size).map((b): [number, number] => [b.offset, b.header.size])
+    const local = boxes.map((b) => (b.bytes.length === b.header.size && isLeafType(b.header.type) ? leafHash(b.bytes) : undefined))
+    if (remote.length === 0) return Promise.resolve({ boxes, leaves: local })
+    return pool.run({ op: 'leaves', path, boxes: remote }).then((res) => {
+      if (res.op !== 'leaves') throw new MaifError('MAIF_ERR_IO', 'the hashing worker answered the wrong request')
+      let j = 0
+      return { boxes, leaves: boxes.map((b, i) => (b.bytes.length < b.header.size ? Buffer.from(res.leaves[j++]!) : local[i])) }
+    })
+  }
+  let batch: HeadBox[] = []
+  let batchBytes = 0
+  let scanError: unknown
+  try {
+    for (const b of scanHeads(fh, size)) {
+      batch.push(b)
+      batchBytes += b.header.size
+      if (batchBytes >= BATCH_BYTES) {
+        await run(await jobs.add(submit(batch)))
+        batch = []
+        batchBytes = 0
+      }
+    }
+  } catch (err) {
+    scanError = err // reported after the boxes before it were checked, as a sequential scan would
+  }
+  if (batch.length) await run(await jobs.add(submit(batch)))
+  while (jobs.size > 0) await run(await jobs.drainOne())
+  if (scanError !== undefined) throw scanError
+}

@@ -1,0 +1,64 @@
+// Compressor: compress-then-encrypt, per block, so no dictionary is shared across blocks (CRIME-class
+// length leaks stay within one block). The codec id is recorded in each block.
+import { Transform, type TransformCallback } from 'node:stream'
+import { MaifError } from '../../errors.js'
+import { canonicalJson, CODECS, encodeInner, type Codec } from '../../format/format.js'
+import { compressParts } from '../../format/codec.js'
+import type { Block, CompressedBlock } from '../blocks.js'
+import { OrderedJobs, ownedBuffer, type WorkerPool } from '../../workers/worker-pool.js'
+
+export interface CompressorOptions {
+  codec?: Codec
+  level?: number
+  /** A worker pool to compress on other cores; blocks stay in order. Without one, compresses inline. */
+  pool?: WorkerPool
+  highWaterMark?: number
+}
+
+export async function toCompressed(b: Block, codec: Codec, level: number | undefined, pool?: WorkerPool): Promise<CompressedBlock> {
+  const inner = encodeInner(Buffer.from(canonicalJson(b.priv), 'utf8'), b.data)
+  const plainLen = inner[0]!.length + inner[1]!.length + inner[2]!.length
+  let body: Buffer
+  if (pool && codec !== 'none') {
+    // The block's data moves to the worker (the framer made it for this block alone); the small parts are copied.
+    const own = ownedBuffer(inner[2]!)
+    const res = await pool.run({ op: 'compress', codec, ...(level === undefined ? {} : { level }), parts: [inner[0]!, inner[1]!, own.view] }, own.view === inner[2] ? [own.buffer] : [])
+    if (res.op !== 'compress') throw new MaifError('MAIF_ERR_CODEC', 'the compression worker answered the wrong request')
+    body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength)
+  } else body = compressParts(codec, inner, level === undefined ? {} : { level })
+  return { kind: 'compressed', type: b.type, flags: b.flags, pub: Buffer.from(canonicalJson(b.pub), 'utf8'), codec: CODECS[codec], plainLen, body, records: b.records }
+}
+
+export class Compressor extends Transform {
+  readonly #codec: Codec
+  readonly #level: number | undefined
+  readonly #pool: WorkerPool | undefined
+  readonly #jobs: OrderedJobs<CompressedBlock>
+
+  constructor(opts: CompressorOptions = {}) {
+    super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 4 })
+    const codec = opts.codec ?? 'zstd'
+    if (!(codec in CODECS)) throw new MaifError('MAIF_ERR_INVALID_OPTION', `codec must be one of ${Object.keys(CODECS).join(', ')}, got '${String(codec)}'`)
+    if (opts.level !== undefined && !Number.isInteger(opts.level)) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'compression level must be an integer')
+    this.#codec = codec
+    this.#level = opts.level
+    this.#pool = opts.pool
+    // Two blocks in flight per worker keeps every worker busy while the next block is framed.
+    this.#jobs = new OrderedJobs(opts.pool ? opts.pool.size * 2 : 1)
+  }
+
+  override _transform(b: Block, _e: BufferEncoding, cb: TransformCallback): void {
+    if (b?.kind !== 'block') return cb(new MaifError('MAIF_ERR_INVALID_OPTION', 'the compressor takes blocks from a framer'))
+    this.#jobs.add(toCompressed(b, this.#codec, this.#level, this.#pool)).then((done) => {
+      if (done) this.push(done)
+      cb()
+    }, (err: unknown) => cb(err as Error))
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const drain = async (): Promise<void> => {
+      while (this.#jobs.size > 0) this.push(await this.#jobs.drainOne())
+    }
+    drain().then(() => cb(), (err: unknown) => cb(err as Error))
+  }
+}

@@ -1,0 +1,226 @@
+// Block framer: records in, blocks out. Batching by count, bytes and time keeps per-record stream cost
+// off the hot path (one Transform hop per block, not per record).
+import { Transform, type TransformCallback } from 'node:stream'
+import { MaifError } from '../../errors.js'
+import { BLOCK_TYPES, FLAG_CONTINUES, isWritableDataType } from '../../format/format.js'
+import type { Block } from '../blocks.js'
+
+export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch
+/** Many line records at once: `data` is the records, each ending with '\n' (what a line source reads). */
+export interface LineBatch { kind: 'lines'; data: Buffer; count: number }
+/** One binary object, or one piece of it: a caller streaming a large file sends pieces with last: false. */
+export interface BinaryRecord { data: Buffer; name?: string; meta?: Record<string, unknown>; last?: boolean }
+
+export interface FramerOptions {
+  /** 'lines': JSON or text records, one per line; 'binary': each record is its own block (segmented). */
+  mode?: 'lines' | 'binary'
+  /** FourCC of the blocks. Default JSON for lines, BINA for binary. */
+  type?: string
+  blockRecords?: number
+  blockBytes?: number
+  /** Flush a partial block after this many ms without a full one (0 = only on count/bytes/end). */
+  blockMs?: number
+  /** Segment size for large binary records. */
+  segmentBytes?: number
+  agent?: string
+  label?: string
+  contentType?: string
+  /** Private metadata (encrypted with the block). */
+  priv?: Record<string, unknown>
+  /** Clock for record timestamps (Unix ms); injectable for reproducible output. */
+  now?: () => number
+  highWaterMark?: number
+}
+
+const NL = Buffer.from('\n')
+
+function positiveInt(name: string, v: number | undefined, def: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return def
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new MaifError('MAIF_ERR_INVALID_OPTION', `framer option ${name} must be an integer from 1 to ${max}, got ${String(v)}`)
+  return v
+}
+
+export class BlockFramer extends Transform {
+  readonly #mode: 'lines' | 'binary'
+  readonly #type: string
+  readonly #maxRecords: number
+  readonly #maxBytes: number
+  readonly #segment: number
+  readonly #blockMs: number
+  readonly #basePub: Record<string, unknown>
+  readonly #priv: Record<string, unknown>
+  readonly #now: () => number
+  #parts: Buffer[] = []
+  #texts: string[] = []
+  #encoded: Buffer | null = null
+  #bytes = 0
+  #records = 0
+  #firstMs = 0
+  #timer: NodeJS.Timeout | undefined
+  #segIndex = 0
+
+  constructor(opts: FramerOptions = {}) {
+    // Inputs may be single records or ~1 MiB line batches, so the buffer is counted small on both sides.
+    super({ writableObjectMode: true, readableObjectMode: true, writableHighWaterMark: opts.highWaterMark ?? 16, readableHighWaterMark: 4 })
+    this.#mode = opts.mode ?? 'lines'
+    if (this.#mode !== 'lines' && this.#mode !== 'binary') throw new MaifError('MAIF_ERR_INVALID_OPTION', `framer mode must be 'lines' or 'binary'`)
+    this.#type = opts.type ?? (this.#mode === 'lines' ? 'JSON' : 'BINA')
+    if (!isWritableDataType(this.#type)) {
+      throw new MaifError('MAIF_ERR_INVALID_OPTION', `block type '${this.#type}' is not a data type (use one of ${Object.keys(BLOCK_TYPES).join(', ')} or a vendor type 'X…')`)
+    }
+    this.#maxRecords = positiveInt('blockRecords', opts.blockRecords, 4096)
+    this.#maxBytes = positiveInt('blockBytes', opts.blockBytes, 1 << 20, 1 << 30)
+    this.#segment = positiveInt('segmentBytes', opts.segmentBytes, 4 << 20, 1 << 30)
+    this.#blockMs = opts.blockMs ?? 0
+    if (!Number.isInteger(this.#blockMs) || this.#blockMs < 0) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'framer option blockMs must be a non-negative integer')
+    this.#basePub = {}
+    if (opts.agent !== undefined) this.#basePub.agent = opts.agent
+    if (opts.label !== undefined) this.#basePub.label = opts.label
+    if (opts.contentType !== undefined) this.#basePub.contentType = opts.contentType
+    this.#priv = opts.priv ?? {}
+    this.#now = opts.now ?? Date.now
+  }
+
+  /** Takes one record, or an array of records (a batch costs one stream hop instead of one per record). */
+  override _transform(rec: RecordInput | RecordInput[], _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      if (Array.isArray(rec)) {
+        for (const r of rec) this.#mode === 'binary' ? this.#pushBinary(r) : this.#addLine(r)
+      } else if (this.#mode === 'binary') this.#pushBinary(rec)
+      else this.#addLine(rec)
+      cb()
+    } catch (err) {
+      cb(err as Error)
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.#segIndex !== 0) return cb(new MaifError('MAIF_ERR_RECORD', 'the input ended inside a binary object (its last piece never came)'))
+    this.#flushLines()
+    cb()
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    clearTimeout(this.#timer)
+    cb(err)
+  }
+
+  #addLine(rec: RecordInput): void {
+    if (typeof rec === 'object' && rec !== null && (rec as LineBatch).kind === 'lines' && Buffer.isBuffer((rec as LineBatch).data)) return this.#addBatch(rec as LineBatch)
+    // Strings (and serialised objects) are gathered as strings and encoded once per block: one
+    // Buffer per block instead of one per record is what makes small events cheap.
+    let text: string | null = null
+    let line: Buffer | null = null
+    if (typeof rec === 'string') {
+      if (rec.includes('\n')) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
+      text = rec
+    } else if (Buffer.isBuffer(rec)) {
+      if (rec.includes(0x0a)) throw new MaifError('MAIF_ERR_RECORD', 'a line record contains a newline; split it first or use binary mode')
+      line = rec
+    } else if (typeof rec === 'object' && rec !== null) text = JSON.stringify(rec) // JSON text never holds a raw newline
+    else throw new MaifError('MAIF_ERR_RECORD', `a record must be a Buffer, string or object, got ${typeof rec}`)
+    if (this.#records === 0) {
+      this.#firstMs = this.#now()
+      if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+    }
+    if (text !== null) {
+      this.#texts.push(text)
+      this.#bytes += text.length + 1 // UTF-16 length: the byte limit is a soft one
+    } else {
+      this.#encodeTexts()
+      this.#parts.push(line!, NL)
+      this.#bytes += line!.length + 1
+    }
+    this.#records++
+    if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes) this.#flushLines()
+  }
+
+  /** Turns the gathered string records into one Buffer part, keeping record order with Buffer parts. */
+  #encodeTexts(): void {
+    if (this.#texts.length === 0) return
+    this.#texts.push('')
+    this.#encoded = Buffer.from(this.#texts.join('\n'), 'utf8')
+    this.#parts.push(this.#encoded)
+    this.#texts = []
+  }
+
+  #addBatch(b: LineBatch): void {
+    this.#encodeTexts()
+    let data = b.data
+    let count = b.count
+    if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
+    while (count > 0) {
+      if (this.#records === 0) {
+        this.#firstMs = this.#now()
+        if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+      }
+      // Take as many lines as fit the block's record and byte limits (at least one).
+      let take = Math.min(count, this.#maxRecords - this.#records)
+      let end = data.length
+      if (take < count || this.#bytes + data.length > this.#maxBytes) {
+        const room = Math.max(this.#maxBytes - this.#bytes, 1)
+        end = 0
+        let n = 0
+        while (n < take) {
+          const nl = data.indexOf(0x0a, end)
+          if (n > 0 && nl + 1 > room) break
+          end = nl + 1
+          n++
+        }
+        take = n
+      }
+      this.#parts.push(data.subarray(0, end))
+      this.#bytes += end
+      this.#records += take
+      data = data.subarray(end)
+      count -= take
+      if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes || count > 0) this.#flushLines()
+    }
+  }
+
+  #flushLines(): void {
+    clearTimeout(this.#timer)
+    if (this.#records === 0) return
+    this.#encodeTexts()
+    // Batches may be shared with other outputs and moved to worker threads, so a block always gets its
+    // own bytes: a copy, except for the buffer encoded here from string records, which nothing else holds.
+    const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded
+    const data = own ? this.#parts[0]! : Buffer.concat(this.#parts)
+    this.#encoded = null
+    const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
+    this.#parts = []
+    this.#bytes = 0
+    const records = this.#records
+    this.#records = 0
+    this.push({ kind: 'block', type: this.#type, flags: 0, pub, priv: this.#priv, data, records } satisfies Block)
+  }
+
+  #pushBinary(rec: RecordInput): void {
+    let data: Buffer
+    let last = true
+    const first = this.#segIndex === 0
+    const pub: Record<string, unknown> = first ? { ...this.#basePub, records: 1, firstMs: this.#now() } : { segment: this.#segIndex }
+    let priv = first ? this.#priv : {}
+    if (Buffer.isBuffer(rec)) data = rec
+    else if (typeof rec === 'object' && rec !== null && Buffer.isBuffer((rec as BinaryRecord).data)) {
+      const b = rec as BinaryRecord
+      data = b.data
+      last = b.last !== false
+      if (first && b.name !== undefined) pub.name = b.name
+      if (first && b.meta !== undefined) priv = { ...priv, ...b.meta }
+    } else throw new MaifError('MAIF_ERR_RECORD', 'binary mode takes Buffers or { data: Buffer, name?, last? } records')
+    // Segments let readers stream a large object without holding more than one segment.
+    let off = 0
+    do {
+      const end = Math.min(off + this.#segment, data.length)
+      const final = last && end >= data.length
+      const isFirst = this.#segIndex === 0
+      this.push({
+        kind: 'block', type: this.#type, flags: final ? 0 : FLAG_CONTINUES, pub: isFirst ? pub : { segment: this.#segIndex },
+        priv: isFirst ? priv : {}, data: data.subarray(off, end), records: isFirst ? 1 : 0,
+      } satisfies Block)
+      this.#segIndex = final ? 0 : this.#segIndex + 1
+      off = end
+    } while (off < data.length)
+  }
+}

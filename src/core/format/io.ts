@@ -1,0 +1,74 @@
+// Positional reads: the reader never streams a whole container to find one block.
+import { open, type FileHandle } from 'node:fs/promises'
+import { readSync } from 'node:fs'
+import { MaifError, wrapError } from '../errors.js'
+
+export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  try {
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, offset + done)
+      if (bytesRead === 0) break
+      done += bytesRead
+    }
+  } catch (cause) {
+    throw readError(offset, length, cause)
+  }
+  return complete(buf, offset, done)
+}
+
+/** Opens a container file and reads its size; every open in maif goes through here for one error. */
+export async function openFile(path: string, flags: 'r' | 'r+'): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle
+  try {
+    fh = await open(path, flags)
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_IO', `cannot open ${path}`, cause)
+  }
+  try {
+    return { fh, size: (await fh.stat()).size }
+  } catch (cause) {
+    await fh.close()
+    throw wrapError('MAIF_ERR_IO', `cannot stat ${path}`, cause)
+  }
+}
+
+/** Runs `fn` with an open file and its size, and closes the file whatever happens. */
+export async function withFile<T>(path: string, flags: 'r' | 'r+', fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
+  const { fh, size } = await openFile(path, flags)
+  try {
+    return await fn(fh, size)
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * Synchronous positional read, for many tiny reads (box heads) where a thread-pool round trip per read
+ * would cost more than the read itself; the bytes are almost always in the page cache.
+ */
+export function readAtSync(fh: FileHandle, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  try {
+    while (done < length) {
+      const n = readSync(fh.fd, buf, done, length - done, offset + done)
+      if (n === 0) break
+      done += n
+    }
+  } catch (cause) {
+    throw readError(offset, length, cause)
+  }
+  return complete(buf, offset, done)
+}
+
+function readError(offset: number, length: number, cause: unknown): MaifError {
+  return wrapError('MAIF_ERR_IO', `cannot read ${length} bytes at offset ${offset}`, cause, { offset })
+}
+
+/** A short read means the file ends before the bytes a box claims: truncation, not an I/O error. */
+function complete(buf: Buffer, offset: number, done: number): Buffer {
+  if (done !== buf.length) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends at ${offset + done}, before ${offset + buf.length}`, { offset })
+  return buf
+}

@@ -1,0 +1,161 @@
+// Key providers: where session data keys come from. The local keyring is the default; AWS KMS plugs in
+// through the same interface (GenerateDataKey / Decrypt with an encryption context).
+import { chmod, mkdir, open as fsOpen, readFile, stat } from 'node:fs/promises'
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import { join } from 'node:path'
+import { MaifError, wrapError } from '../errors.js'
+import { canonicalJson } from './format.js'
+import { generateSigningKey, LocalSigner, type SignatureAlg, type Signer } from './signing.js'
+
+export interface DataKey {
+  plaintext: Buffer
+  wrapped: Buffer
+  keyId: string
+}
+
+export interface KeyProvider {
+  readonly name: string
+  generateDataKey(context: Readonly<Record<string, string>>): Promise<DataKey>
+  decryptDataKey(wrapped: Buffer, context: Readonly<Record<string, string>>, keyId: string): Promise<Buffer>
+}
+
+export const KEY_FILE = 'maif.key'
+export const PUB_FILE = 'maif.pub'
+
+/** Master key wraps session keys with AES-256-GCM; the context is the AAD, as KMS binds its encryption context. */
+export class LocalKeyring implements KeyProvider {
+  readonly name = 'local'
+  readonly keyId: string
+  readonly signer: Signer
+  readonly #master: KeyObject
+
+  constructor(master: KeyObject, signingKey: KeyObject) {
+    if (master.symmetricKeySize !== 32) throw new MaifError('MAIF_ERR_KEYRING', 'the keyring master key must be 32 bytes')
+    this.#master = master
+    this.signer = new LocalSigner(signingKey)
+    this.keyId = 'local:' + createHash('sha256').update(master.export()).digest('hex').slice(0, 16)
+  }
+
+  async generateDataKey(context: Readonly<Record<string, string>>): Promise<DataKey> {
+    const plaintext = randomBytes(32)
+    const nonce = randomBytes(12)
+    const c = createCipheriv('aes-256-gcm', this.#master, nonce)
+    c.setAAD(Buffer.from(canonicalJson(context)))
+    const wrapped = Buffer.concat([nonce, c.update(plaintext), c.final(), c.getAuthTag()])
+    return { plaintext, wrapped, keyId: this.keyId }
+  }
+
+  async decryptDataKey(wrapped: Buffer, context: Readonly<Record<string, string>>, keyId: string): Promise<Buffer> {
+    if (keyId !== this.keyId) {
+      throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `this session's key was wrapped by ${keyId}, but the keyring is ${this.keyId}`)
+    }
+    if (wrapped.length !== 12 + 32 + 16) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the wrapped session key has the wrong length')
+    const d = createDecipheriv('aes-256-gcm', this.#master, wrapped.subarray(0, 12))
+    d.setAAD(Buffer.from(canonicalJson(context)))
+    d.setAuthTag(wrapped.subarray(44))
+    const out = d.update(wrapped.subarray(12, 44))
+    try {
+      d.final()
+      return out
+    } catch (cause) {
+      out.fill(0)
+      throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the session key could not be unwrapped: wrong keyring or tampered session box', { cause })
+    }
+  }
+}
+
+interface KeyFile {
+  'maif-keyring': 1
+  masterKey: string
+  signing: { alg: SignatureAlg; privateKey: string }
+}
+
+/** Creates DIR/maif.key (0600) and DIR/maif.pub; refuses to overwrite unless force is set. */
+export async function generateKeyring(dir: string, opts: { alg?: SignatureAlg; force?: boolean } = {}): Promise<{ keyFile: string; pubFile: string; keyId: string }> {
+  const alg = opts.alg ?? 'ecdsa-p256'
+  const signing = generateSigningKey(alg)
+  const master = randomBytes(32)
+  const body: KeyFile = {
+    'maif-keyring': 1,
+    masterKey: master.toString('base64'),
+    signing: { alg, privateKey: signing.export({ type: 'pkcs8', format: 'pem' }).toString() },
+  }
+  master.fill(0)
+  const keyFile = join(dir, KEY_FILE)
+  const pubFile = join(dir, PUB_FILE)
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const fh = await fsOpen(keyFile, opts.force ? 'w' : 'wx', 0o600)
+    try {
+      await fh.writeFile(JSON.stringify(body, null, 2) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await chmod(keyFile, 0o600)
+    const pub = createPublicKey(signing)
+    const fp = await fsOpen(pubFile, opts.force ? 'w' : 'wx', 0o644)
+    try {
+      await fp.writeFile(pub.export({ type: 'spki', format: 'pem' }).toString())
+    } finally {
+      await fp.close()
+    }
+    return { keyFile, pubFile, keyId: new LocalSigner(signing).keyId.toString('hex') }
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new MaifError('MAIF_ERR_IO', `${keyFile} already exists; pass --force to replace it (the old key can no longer decrypt new data)`, { cause })
+    }
+    throw wrapError('MAIF_ERR_IO', `cannot write the keyring in ${dir}`, cause)
+  }
+}
+
+/** Loads DIR/maif.key; refuses a key file that other users can read, as ssh does. */
+export async function loadKeyring(dir: string): Promise<LocalKeyring> {
+  const keyFile = join(dir, KEY_FILE)
+  let text: string
+  try {
+    const st = await stat(keyFile)
+    if ((st.mode & 0o077) !== 0) {
+      throw new MaifError('MAIF_ERR_KEYRING', `${keyFile} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`)
+    }
+    text = await readFile(keyFile, 'utf8')
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_KEYRING', `cannot read the keyring ${keyFile} (create one with 'maif keygen --out ${dir}')`, cause)
+  }
+  let body: KeyFile
+  try {
+    body = JSON.parse(text) as KeyFile
+    if (body['maif-keyring'] !== 1 || typeof body.masterKey !== 'string' || typeof body.signing?.privateKey !== 'string') throw new Error('missing fields')
+    const master = Buffer.from(body.masterKey, 'base64')
+    const key = createSecretKey(master)
+    master.fill(0)
+    return new LocalKeyring(key, createPrivateKey(body.signing.privateKey))
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_KEYRING', `${keyFile} is not a valid maif keyring`, cause)
+  }
+}
+
+/** Reads a PEM public key (a maif.pub file) to pin checkpoint signatures to. */
+export async function loadPublicKey(file: string): Promise<KeyObject> {
+  try {
+    return createPublicKey(await readFile(file, 'utf8'))
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_KEYRING', `cannot read a public key from ${file}`, cause)
+  }
+}
+
+/** Where a keyring comes from, in order of precedence; every command and the engine resolve it here. */
+export interface KeyringSources {
+  /** A command-line flag (--keyring). */
+  flag?: string | undefined
+  /** The pipeline definition (sign.keyring, encrypt.keyring, security.keyring), already resolved by the caller. */
+  pipeline?: string | undefined
+  /** The environment; MAIF_KEYRING is read from it. */
+  env?: NodeJS.ProcessEnv
+}
+
+/** The keyring directory: the flag, else the pipeline's, else MAIF_KEYRING, else undefined. */
+export function resolveKeyringDir(s: KeyringSources = {}): string | undefined {
+  const env = s.env ?? process.env
+  return s.flag || s.pipeline || env.MAIF_KEYRING || undefined
+}

@@ -1,0 +1,130 @@
+// A small pool of worker threads for CPU-bound block work (zstd, JSON validation, hashing), so a pack or
+// verify uses both cores. Jobs are plain messages; results come back in submission order via `ordered`.
+import { Worker } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
+import { MaifError } from '../errors.js'
+import type { WorkerRequest, WorkerResponse } from './worker.js'
+
+const here = import.meta.url
+// Under a TypeScript loader (tests) the worker is worker.ts beside this file; built, it is worker.js.
+const WORKER_URL = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here)
+
+interface Job { req: WorkerRequest; transfer: ArrayBuffer[]; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }
+
+export class WorkerPool {
+  readonly size: number
+  readonly #idle: Worker[] = []
+  readonly #queue: Job[] = []
+  readonly #busy = new Map<Worker, Job>()
+  #closed = false
+
+  constructor(size = defaultWorkers()) {
+    if (!Number.isInteger(size) || size < 1 || size > 64) throw new MaifError('MAIF_ERR_INVALID_OPTION', `worker count must be 1..64, got ${size}`)
+    this.size = size
+    for (let i = 0; i < size; i++) this.#idle.push(this.#spawn())
+  }
+
+  #spawn(): Worker {
+    // Small heaps: a worker holds a few blocks at a time, and unbounded young generations inflate RSS.
+    const w = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
+    w.unref()
+    w.on('message', (res: WorkerResponse) => {
+      const job = this.#busy.get(w)
+      this.#busy.delete(w)
+      this.#idle.push(w)
+      if (job) {
+        if (res.op === 'error') job.reject(new MaifError(res.code, res.message))
+        else job.resolve(res)
+      }
+      this.#pump()
+    })
+    w.on('error', (err) => {
+      const job = this.#busy.get(w)
+      this.#busy.delete(w)
+      job?.reject(new MaifError('MAIF_ERR_IO', `a worker thread failed: ${err.message}`, { cause: err }))
+      if (!this.#closed) {
+        this.#idle.push(this.#spawn())
+        this.#pump()
+      }
+    })
+    return w
+  }
+
+  /**
+   * Runs one job. Buffers named in `transfer` move to the worker without a copy and are unusable here
+   * afterwards: pass only buffers nothing else holds (see `ownedBuffer`).
+   */
+  run(req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
+    if (this.#closed) return Promise.reject(new MaifError('MAIF_ERR_IO', 'the worker pool is closed'))
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ req, transfer, resolve, reject })
+      this.#pump()
+    })
+  }
+
+  #pump(): void {
+    while (this.#idle.length > 0 && this.#queue.length > 0) {
+      const w = this.#idle.pop()!
+      const job = this.#queue.shift()!
+      this.#busy.set(w, job)
+      w.ref()
+      w.postMessage(job.req, job.transfer)
+    }
+    for (const w of this.#idle) w.unref()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const all = [...this.#idle, ...this.#busy.keys()]
+    this.#idle.length = 0
+    await Promise.all(all.map((w) => w.terminate()))
+  }
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()))
+}
+
+/**
+ * Runs async jobs with at most `limit` in flight and hands results to `emit` in submission order:
+ * what a parallel Transform needs to keep a stream's order.
+ */
+export class OrderedJobs<T> {
+  readonly #limit: number
+  readonly #inflight: Array<Promise<T>> = []
+
+  constructor(limit: number) {
+    this.#limit = limit
+  }
+
+  get full(): boolean {
+    return this.#inflight.length >= this.#limit
+  }
+
+  /** Adds a job; when the window is full, waits for and returns the oldest result. */
+  async add(job: Promise<T>): Promise<T | undefined> {
+    job.catch(() => undefined) // observed by drainOne; avoid an unhandled rejection meanwhile
+    this.#inflight.push(job)
+    return this.full ? this.drainOne() : undefined
+  }
+
+  async drainOne(): Promise<T | undefined> {
+    const p = this.#inflight.shift()
+    return p === undefined ? undefined : await p
+  }
+
+  get size(): number {
+    return this.#inflight.length
+  }
+}
+
+/**
+ * The ArrayBuffer behind `b` if `b` spans all of it (so moving it to a worker cannot take bytes anyone
+ * else is using), else a private copy's. Node's small pooled Buffers always get copied.
+ */
+export function ownedBuffer(b: Uint8Array): { view: Uint8Array; buffer: ArrayBuffer } {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return { view: b, buffer: b.buffer }
+  const copy = new Uint8Array(b.byteLength)
+  copy.set(b)
+  return { view: copy, buffer: copy.buffer }
+}
