@@ -4,7 +4,7 @@
 // the pipeline engine (zod, yaml, pino, ajv, …), so they start fast.
 import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { requireFips } from './core/format/signing.js'
-import { usage, USAGE } from './cli/args.js'
+import { commandUsage, setCommand, usage, USAGE, wantsHelp } from './cli/args.js'
 
 type Command = () => Promise<{ default: (args: string[]) => Promise<number> }>
 
@@ -31,13 +31,22 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === undefined || ((cmd === '--help' || cmd === '-h' || cmd === 'help') && rest.length === 0)) {
     process.stdout.write(USAGE + '\n')
     return cmd === undefined ? 2 : 0
   }
-  const load = COMMANDS[cmd]
+  // `maif help COMMAND` and `maif COMMAND --help`: that command's usage, exit 0.
+  const helpFor = cmd === 'help' ? rest[0]! : wantsHelp(rest) ? cmd : undefined
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined
   try {
+    if (helpFor !== undefined) {
+      const text = commandUsage(helpFor)
+      if (text === undefined || !Object.hasOwn(COMMANDS, helpFor)) usage(`unknown command '${helpFor}'`)
+      process.stdout.write(text + '\n')
+      return 0
+    }
     if (!load) usage(`unknown command '${cmd}'`)
+    setCommand(cmd)
     if (process.env.MAIF_FIPS === '1') requireFips()
     return await (await load()).default(rest)
   } catch (err) {
