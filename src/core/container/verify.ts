@@ -81,6 +81,10 @@ export class ContainerVerifier {
   #witnessChecked = false
 
   constructor(opts: VerifyOptions = {}) {
+    const w = opts.witness
+    if (w !== undefined && (!Number.isSafeInteger(w.treeSize) || w.treeSize < 0 || !Buffer.isBuffer(w.root) || w.root.length !== 32)) {
+      throw new MaifError('MAIF_ERR_INVALID_OPTION', 'a witness needs a non-negative integer treeSize and a root of 32 bytes')
+    }
     this.#opts = opts
     this.#pinned = new Map((opts.pinned ?? []).map((k) => [keyIdOf(k).toString('hex'), k]))
     this.result = {
