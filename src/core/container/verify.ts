@@ -79,6 +79,8 @@ export class ContainerVerifier {
   #lastCkpt: { offset: number; end: number; treeSize: number; noteHash: Buffer } | null = null
   #lastBox: { type: string; offset: number; end: number } | null = null
   #witnessChecked = false
+  /** Every session id seen, with the offset of its session box (16 bytes per session). */
+  readonly #sessionIds = new Map<string, number>()
 
   constructor(opts: VerifyOptions = {}) {
     const w = opts.witness
@@ -170,6 +172,12 @@ export class ContainerVerifier {
 
   async #sess(offset: number, payload: Buffer): Promise<void> {
     const { sessionId, info } = decodeSession(payload, offset)
+    const id = sessionId.toString('hex')
+    const first = this.#sessionIds.get(id)
+    if (first !== undefined) {
+      throw new MaifError('MAIF_ERR_DUPLICATE_SESSION', `session ${id} at offset ${offset} already occurred at offset ${first}: session ids are unique within a container, so this one was replayed`, { offset })
+    }
+    this.#sessionIds.set(id, offset)
     this.result.sessions++
     if (info.encryption === 'none') this.result.warnings.push(`session ${sessionId.toString('hex')} is recorded as plaintext (written without encryption)`)
     const provider = this.#opts.keyProvider
