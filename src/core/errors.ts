@@ -24,6 +24,7 @@ export const ErrorCodes = {
   MAIF_ERR_UNCOMMITTED: 'boxes follow the last checkpoint',
   MAIF_ERR_WITNESS: 'the container does not match a checkpoint recorded earlier',
   MAIF_ERR_NOT_FOUND: 'the requested block does not exist',
+  MAIF_ERR_LOCKED: 'another writer holds the container lock (FILE.lock)',
   MAIF_ERR_DUPLICATE_SESSION: 'a session id occurs twice in one container (a replayed session)',
   // crypto
   MAIF_ERR_KEY_COMMITMENT: 'the session key does not match its commitment',

@@ -5,6 +5,7 @@ import { MaifError } from '../errors.js'
 import { readAt, withFile } from '../format/io.js'
 import { ContainerVerifier } from './verify.js'
 import { scanBoxes } from './scanner.js'
+import { ContainerLock } from './lock.js'
 import type { KeyObject } from 'node:crypto'
 
 export interface RecoverResult {
@@ -19,6 +20,16 @@ export interface RecoverResult {
 }
 
 export async function recoverContainer(path: string, opts: { pinned?: readonly KeyObject[]; dryRun?: boolean } = {}): Promise<RecoverResult> {
+  // Cutting a file that a writer is appending to would cut its uncommitted (not torn) boxes: take its lock.
+  const lock = opts.dryRun ? null : await ContainerLock.acquire(path, 'maif recover')
+  try {
+    return await recoverLocked(path, opts)
+  } finally {
+    await lock?.release()
+  }
+}
+
+async function recoverLocked(path: string, opts: { pinned?: readonly KeyObject[]; dryRun?: boolean }): Promise<RecoverResult> {
   return withFile(path, 'r+', async (fh, size) => {
     const v = new ContainerVerifier(opts.pinned ? { pinned: opts.pinned } : {})
     let kept = 0

@@ -15,6 +15,7 @@ import { readAt } from '../format/io.js'
 import { sessionContext } from '../format/open-block.js'
 import type { KeyProvider } from '../format/keyring.js'
 import type { Signer } from '../format/signing.js'
+import { ContainerLock } from './lock.js'
 
 export interface SessionOptions {
   /** Where session data keys come from. Required unless encryption is explicitly 'none'. */
@@ -51,12 +52,15 @@ export class WriterSession {
   prevNoteHash: Buffer | null
   lastIndexOffset: number | null
   #counter = 0
+  readonly #lock: ContainerLock
+  #closing: Promise<void> | null = null
 
   private constructor(init: {
     path: string; fh: FileHandle; containerId: Buffer; sessionId: Buffer; encKey: KeyObject | null; signer: Signer
     preamble: PreambleBox[]; startOffset: number; seq: number; prev: Buffer; tree: CompactTree
-    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number
+    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number; lock: ContainerLock
   }) {
+    this.#lock = init.lock
     this.now = init.now
     this.path = init.path
     this.fh = init.fh
@@ -82,23 +86,35 @@ export class WriterSession {
     return this.#counter++
   }
 
-  async close(): Promise<void> {
-    await this.fh.close()
+  /** Closes the file and releases the writer lock. Idempotent: the sink and the engine may both close. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.fh.close()
+      } finally {
+        await this.#lock.release()
+      }
+    })()
+    return this.#closing
   }
 
   /**
-   * Opens `path` for append, creating it if absent. An existing file must end in a committed tail (O(1)
-   * check); a torn one is refused so that recovery is an explicit, recorded act.
+   * Opens `path` for append, creating it if absent. One writer at a time: the writer lock (`path.lock`) is
+   * taken first and held until close, or the open fails with MAIF_ERR_LOCKED naming the holder. An existing
+   * file must end in a committed tail (O(1) check); a torn one is refused so that recovery is an explicit,
+   * recorded act.
    */
   static async open(path: string, opts: SessionOptions): Promise<WriterSession> {
     const encryption = opts.encryption ?? 'required'
     if (encryption === 'required' && !opts.keyProvider) {
       throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'encryption is required but no key provider was given (pass a keyring, or set encryption: "none" explicitly)')
     }
+    const lock = await ContainerLock.acquire(path, opts.writer ?? 'maif writer')
     let fh: FileHandle
     try {
       fh = await open(path, 'a+')
     } catch (cause) {
+      await lock.release()
       throw wrapError('MAIF_ERR_IO', `cannot open ${path} for append`, cause)
     }
     try {
@@ -145,9 +161,10 @@ export class WriterSession {
         })
       }
       preamble.push({ type: 'sess', payload: encodeSession(sessionId, info) })
-      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now })
+      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now, lock })
     } catch (err) {
       await fh.close()
+      await lock.release()
       throw err
     }
   }
