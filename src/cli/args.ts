@@ -14,15 +14,18 @@ Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public
   --alg ALG        signature algorithm (default ecdsa-p256)
   --force          overwrite an existing keyring`,
   pack: `usage: maif pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
-       [--block-records N] [--checkpoint-blocks N] [--plaintext]
-Packs files into a container (appends a new writer session when OUT exists).
-  -o, --out FILE           the container to create or append to
-  --keyring DIR            signing key and data keys
-  --format FMT             jsonl (default), text or binary
-  --codec CODEC            zstd (default), gzip, brotli or none
-  --block-records N        records per block
-  --checkpoint-blocks N    blocks per signed checkpoint
-  --plaintext              write the session without encryption (recorded in the container)
+       [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append]
+Packs files into a container (appends a new writer session when OUT exists). One writer at a time: the
+container is locked (OUT.lock) while pack runs.
+  -o, --out FILE              the container to create or append to
+  --keyring DIR               signing key and data keys
+  --format FMT                jsonl (default), text or binary
+  --codec CODEC               zstd (default), gzip, brotli or none
+  --block-records N           records per block
+  --checkpoint-blocks N       blocks per signed checkpoint
+  --plaintext                 write the session without encryption (recorded in the container)
+  --allow-new-signer          append although OUT was last signed by another key (readers must pin both)
+  --allow-plaintext-append    append a --plaintext session although OUT has encrypted sessions
 ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
@@ -34,12 +37,15 @@ Verifies every box, the hash chain, the Merkle tree, every checkpoint signature 
   --witness FILE   an earlier verify --json output the container must still extend
   --json           the result as one JSON object (usable as a witness)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE [--keyring DIR] [--type TYPE] [--seq N] [--jsonl]
-Prints the data of verified blocks.
-  --keyring DIR    decrypts, and pins its signing key
-  --type TYPE      only blocks of this type (FourCC, e.g. JSON)
-  --seq N          one block, by random access
-  --jsonl          only JSON and TEXT blocks, one record per line
+  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES]
+Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
+key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
+  --keyring DIR      decrypts, and pins its signing key
+  --pub FILE         pin another signer's public key too (repeatable; for containers with several signers)
+  --type TYPE        only blocks of this type (FourCC, e.g. JSON)
+  --seq N            one block, by random access (checked against the last signed checkpoint)
+  --jsonl            only JSON and TEXT blocks, one record per line
+  --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
 ${KEYRING_NOTE}`,
   recover: `usage: maif recover FILE [--dry-run] [--json]
 Cuts a torn tail (boxes after the last committed checkpoint) and records what it cut.
@@ -117,6 +123,15 @@ export function intOpt(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer`)
+  return n
+}
+
+/** A byte count: digits with an optional K, M or G suffix (powers of 1024), e.g. 65536, 64K, 256M. */
+export function bytesOpt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const m = typeof v === 'string' ? /^([0-9]+)([KMG]?)(i?B)?$/i.exec(v.trim()) : null
+  const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN
+  if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive number of bytes (e.g. 65536, 64K, 256M, 1G)`)
   return n
 }
 

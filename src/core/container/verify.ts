@@ -10,7 +10,7 @@ import {
 import { CompactTree, leafHash } from '../format/merkle.js'
 import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
 import { keyIdOf, verifySignature } from '../format/signing.js'
-import { openBody, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
+import { openBody, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
 import { decompress } from '../format/codec.js'
 import { scanBoxes } from './scanner.js'
 import { readAtSync, withFile } from '../format/io.js'
@@ -27,9 +27,22 @@ export interface VerifyOptions {
   keyProvider?: KeyProvider
   /** A checkpoint recorded earlier (e.g. by a SIEM); the container must extend it. */
   witness?: Witness
-  /** Called with each decrypted block (seq, type, flags, public and private metadata, data). */
+  /**
+   * Called with each decrypted block (seq, type, flags, public and private metadata, data), in file order, and
+   * only once the checkpoint that covers it has verified (against a pinned key when keys are pinned). Until
+   * then the block's bytes are held, at most `window` bytes of them.
+   */
   onBlock?: (b: OpenedBlock) => void | Promise<void>
+  /**
+   * With onBlock: the most box bytes held while waiting for the checkpoint that covers them (default 64 MiB).
+   * A session that writes more than this before its next checkpoint fails with MAIF_ERR_WINDOW, and none
+   * of its uncovered blocks is released.
+   */
+  window?: number
 }
+
+/** The default hold window of onBlock readers (cat): twice the writer's default byte cadence of commits. */
+export const DEFAULT_WINDOW = 64 << 20
 
 export interface OpenedBlock {
   seq: number
@@ -81,12 +94,19 @@ export class ContainerVerifier {
   #witnessChecked = false
   /** Every session id seen, with the offset of its session box (16 bytes per session). */
   readonly #sessionIds = new Map<string, number>()
+  /** Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. */
+  #held: Array<{ offset: number; h: BoxHeader; bytes: Buffer; d: ParsedDataBox; s: SessionState }> = []
+  #heldBytes = 0
+  readonly #window: number
 
   constructor(opts: VerifyOptions = {}) {
     const w = opts.witness
     if (w !== undefined && (!Number.isSafeInteger(w.treeSize) || w.treeSize < 0 || !Buffer.isBuffer(w.root) || w.root.length !== 32)) {
       throw new MaifError('MAIF_ERR_INVALID_OPTION', 'a witness needs a non-negative integer treeSize and a root of 32 bytes')
     }
+    const win = opts.window ?? DEFAULT_WINDOW
+    if (!Number.isSafeInteger(win) || win < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', `window must be a positive number of bytes, got ${String(opts.window)}`)
+    this.#window = win
     this.#opts = opts
     this.#pinned = new Map((opts.pinned ?? []).map((k) => [keyIdOf(k).toString('hex'), k]))
     this.result = {
@@ -120,7 +140,7 @@ export class ContainerVerifier {
       }
       case 'sess': await this.#sess(offset, payload); break
       case 'indx': this.#index(offset, payload); break
-      case 'ckpt': this.#checkpoint(offset, h, payload); break
+      case 'ckpt': await this.#checkpoint(offset, h, payload); break
       case 'tail': this.#tail(offset, h, payload); break
       default: await this.#data(offset, h, bytes)
     }
@@ -195,11 +215,35 @@ export class ContainerVerifier {
     if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
     this.result.blocks++
     if (typeof d.pub.records === 'number') this.result.records += d.pub.records
-    // Without a key a block is checked by its leaf hash only; with one, also by its tag and codec.
-    if (!s.encKey && (d.prefix.enc === ENC_AES_256_GCM || !this.#opts.onBlock)) return
+    // Without a key an encrypted block is checked by its leaf hash only, and not handed to onBlock.
+    if (this.#opts.onBlock && (s.encKey !== null || d.prefix.enc !== ENC_AES_256_GCM)) {
+      // Nothing is released (or even decompressed) before the checkpoint that covers it verifies: a forged
+      // session, or a bomb inside one, reaches no caller. Its bytes wait, within the window.
+      if (this.#heldBytes + h.size > this.#window) {
+        throw new MaifError('MAIF_ERR_WINDOW', `session ${s.sessionId.toString('hex')} holds more than ${this.#window} bytes of blocks before its next checkpoint ` +
+          `(block #${h.seq} at offset ${offset} would make ${this.#heldBytes + h.size}); none of them was released. To read it, raise the window (maif cat --window BYTES)`, where)
+      }
+      const own = Buffer.from(bytes) // the scanner reuses its buffer
+      this.#held.push({ offset, h, bytes: own, d: parseDataBox(offset, own, h.size), s })
+      this.#heldBytes += h.size
+      return
+    }
+    // With a key, a block is also checked by its tag and codec.
+    if (!s.encKey) return
     const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
-    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
-    if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+    decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
+  }
+
+  /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
+  async #release(): Promise<void> {
+    const held = this.#held
+    this.#held = []
+    this.#heldBytes = 0
+    for (const { offset, h, bytes, d, s } of held) {
+      const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+      const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, { offset, seq: h.seq }), offset)
+      await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+    }
   }
 
   #index(offset: number, payload: Buffer): void {
@@ -218,7 +262,7 @@ export class ContainerVerifier {
     this.#lastIndex = offset
   }
 
-  #checkpoint(offset: number, h: BoxHeader, payload: Buffer): void {
+  async #checkpoint(offset: number, h: BoxHeader, payload: Buffer): Promise<void> {
     const where = { offset, seq: h.seq }
     const c = decodeCheckpoint(payload, offset)
     const n = decodeNote(c.note, offset)
@@ -257,6 +301,7 @@ export class ContainerVerifier {
     this.result.checkpoints++
     this.#lastCkpt = { offset, end: offset + h.size, treeSize: n.treeSize, noteHash: noteHash(c.note) }
     this.#rootAtCheckpoint = root.toString('base64')
+    if (this.#held.length > 0) await this.#release()
   }
 
   #tail(offset: number, h: BoxHeader, payload: Buffer): void {
