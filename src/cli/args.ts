@@ -30,14 +30,16 @@ ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
   --json           one JSON object on stdout`,
-  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json]
+  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES]
 Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
-  --pub FILE       a public key to pin (repeatable; a container with several signers needs each pinned)
-  --keyring DIR    also pin its key, and decrypt and authenticate every block
-  --witness FILE   an earlier verify --json output the container must still extend
-  --json           the result as one JSON object (usable as a witness)
+  --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
+  --keyring DIR      also pin its key, and decrypt and authenticate every block
+  --witness FILE     an earlier verify --json output the container must still extend
+  --json             the result as one JSON object (usable as a witness)
+  --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
+                     writer's segment size; K, M, G suffixes)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES]
+  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
   --keyring DIR      decrypts, and pins its signing key
@@ -46,6 +48,7 @@ key: blocks are held until then (at most --window bytes), and a block no valid c
   --seq N            one block, by random access (checked against the last signed checkpoint)
   --jsonl            only JSON and TEXT blocks, one record per line
   --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
+  --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)
 ${KEYRING_NOTE}`,
   recover: `usage: maif recover FILE [--dry-run] [--json]
 Cuts a torn tail (boxes after the last committed checkpoint) and records what it cut.

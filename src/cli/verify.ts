@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { wrapError } from '../core/errors.js'
 import { verifyContainer, type VerifyResult, type Witness } from '../core/container/verify.js'
 import { WorkerPool } from '../core/workers/worker-pool.js'
-import { parse, usage } from './args.js'
+import { bytesOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
@@ -17,8 +17,9 @@ function parseWitness(w: unknown): Witness {
 }
 
 export default async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' } })
   if (positionals.length !== 1) usage('verify takes one FILE')
+  const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const keyring = await keyringFrom(values.keyring)
   const pinned = await pinnedKeys(values.pub, keyring)
   let witness: Witness | undefined
@@ -32,7 +33,7 @@ export default async function verify(args: string[]): Promise<number> {
   const pool = keyring ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
-    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}) })
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
   } finally {
     await pool?.close()
   }

@@ -31,7 +31,8 @@ export async function recoverContainer(path: string, opts: { pinned?: readonly K
 
 async function recoverLocked(path: string, opts: { pinned?: readonly KeyObject[]; dryRun?: boolean }): Promise<RecoverResult> {
   return withFile(path, 'r+', async (fh, size) => {
-    const v = new ContainerVerifier(opts.pinned ? { pinned: opts.pinned } : {})
+    // Recovery checks structure, chain and signatures and never opens a block: no reader limit on box sizes.
+    const v = new ContainerVerifier({ ...(opts.pinned ? { pinned: opts.pinned } : {}), maxBoxBytes: Number.MAX_SAFE_INTEGER })
     let kept = 0
     let treeSize = 0
     let boxesAfter = 0

@@ -4,15 +4,15 @@ import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError, type ErrorCode } from '../errors.js'
 import {
-  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeInner, decodeSession, decodeTailPayload,
+  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeSession, decodeTailPayload,
   ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
 } from '../format/format.js'
 import { CompactTree, leafHash } from '../format/merkle.js'
 import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
 import { keyIdOf, verifySignature } from '../format/signing.js'
-import { openBody, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
-import { decompress } from '../format/codec.js'
-import { scanBoxes } from './scanner.js'
+import { checkBlock, openBlockData, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
+import { DEFAULT_MAX_BOX } from '../format/codec.js'
+import { boxTooLarge, scanBoxes } from './scanner.js'
 import { readAtSync, withFile } from '../format/io.js'
 import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
 import type { KeyProvider } from '../format/keyring.js'
@@ -34,11 +34,18 @@ export interface VerifyOptions {
    */
   onBlock?: (b: OpenedBlock) => void | Promise<void>
   /**
-   * With onBlock: the most box bytes held while waiting for the checkpoint that covers them (default 64 MiB).
+   * With onBlock: the most box bytes held while waiting for the checkpoint that covers them (default 64 MiB, or
+   * maxBoxBytes when that is larger).
    * A session that writes more than this before its next checkpoint fails with MAIF_ERR_WINDOW, and none
    * of its uncovered blocks is released.
    */
   window?: number
+  /**
+   * The largest data box, and the largest plaintext a box may declare, this reader accepts (default
+   * DEFAULT_MAX_BOX: the writer's 4 MiB segment size plus 64 KiB). Larger ones fail with MAIF_ERR_BOX_TOO_LARGE
+   * before anything is allocated for them.
+   */
+  maxBoxBytes?: number
 }
 
 /** The default hold window of onBlock readers (cat): twice the writer's default byte cadence of commits. */
@@ -98,13 +105,18 @@ export class ContainerVerifier {
   #held: Array<{ offset: number; h: BoxHeader; bytes: Buffer; d: ParsedDataBox; s: SessionState }> = []
   #heldBytes = 0
   readonly #window: number
+  readonly #maxBox: number
 
   constructor(opts: VerifyOptions = {}) {
     const w = opts.witness
     if (w !== undefined && (!Number.isSafeInteger(w.treeSize) || w.treeSize < 0 || !Buffer.isBuffer(w.root) || w.root.length !== 32)) {
       throw new MaifError('MAIF_ERR_INVALID_OPTION', 'a witness needs a non-negative integer treeSize and a root of 32 bytes')
     }
-    const win = opts.window ?? DEFAULT_WINDOW
+    const maxBox = opts.maxBoxBytes ?? DEFAULT_MAX_BOX
+    if (!Number.isSafeInteger(maxBox) || maxBox < HEADER_LEN + DATA_PREFIX_LEN) throw new MaifError('MAIF_ERR_INVALID_OPTION', `maxBoxBytes must be an integer of at least ${HEADER_LEN + DATA_PREFIX_LEN}, got ${String(opts.maxBoxBytes)}`)
+    this.#maxBox = maxBox
+    // By default the window holds at least one box of the largest accepted size.
+    const win = opts.window ?? Math.max(DEFAULT_WINDOW, maxBox)
     if (!Number.isSafeInteger(win) || win < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', `window must be a positive number of bytes, got ${String(opts.window)}`)
     this.#window = win
     this.#opts = opts
@@ -119,7 +131,8 @@ export class ContainerVerifier {
    * Checks one box. `bytes` is the whole box, or, when `leaf` (its leaf hash, computed elsewhere) is
    * given, at least its head (header, data prefix and public metadata). Nothing is retained.
    */
-  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer): Promise<void> {
+  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer, owned = false): Promise<void> {
+    if (h.size > this.#maxBox && !isStructural(h.type)) throw boxTooLarge(offset, h.seq, h.size, this.#maxBox)
     const seqNow = this.#tree.size
     const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
     if (offset === 0 && h.type !== 'fhdr') fail('MAIF_ERR_STRUCTURE', 'the container does not start with a file header')
@@ -142,7 +155,7 @@ export class ContainerVerifier {
       case 'indx': this.#index(offset, payload); break
       case 'ckpt': await this.#checkpoint(offset, h, payload); break
       case 'tail': this.#tail(offset, h, payload); break
-      default: await this.#data(offset, h, bytes)
+      default: await this.#data(offset, h, bytes, owned)
     }
     if (isLeafType(h.type)) {
       leaf ??= leafHash(bytes)
@@ -205,7 +218,8 @@ export class ContainerVerifier {
     this.#session = { sessionId, info, encKey, counter: 0 }
   }
 
-  async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+  /** `owned`: the caller will not reuse `bytes`, so a held block keeps them without a copy. */
+  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean): Promise<void> {
     const s = this.#session!
     const d = parseDataBox(offset, bytes, h.size)
     const where = { offset, seq: h.seq }
@@ -215,23 +229,24 @@ export class ContainerVerifier {
     if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
     this.result.blocks++
     if (typeof d.pub.records === 'number') this.result.records += d.pub.records
+    const opens = s.encKey !== null || d.prefix.enc !== ENC_AES_256_GCM
+    if (opens && (this.#opts.onBlock || s.encKey) && d.prefix.plainLen > this.#maxBox) throw boxTooLarge(offset, h.seq, d.prefix.plainLen, this.#maxBox, 'declares a plaintext of')
     // Without a key an encrypted block is checked by its leaf hash only, and not handed to onBlock.
-    if (this.#opts.onBlock && (s.encKey !== null || d.prefix.enc !== ENC_AES_256_GCM)) {
+    if (this.#opts.onBlock && opens) {
       // Nothing is released (or even decompressed) before the checkpoint that covers it verifies: a forged
       // session, or a bomb inside one, reaches no caller. Its bytes wait, within the window.
       if (this.#heldBytes + h.size > this.#window) {
         throw new MaifError('MAIF_ERR_WINDOW', `session ${s.sessionId.toString('hex')} holds more than ${this.#window} bytes of blocks before its next checkpoint ` +
           `(block #${h.seq} at offset ${offset} would make ${this.#heldBytes + h.size}); none of them was released. To read it, raise the window (maif cat --window BYTES)`, where)
       }
-      const own = Buffer.from(bytes) // the scanner reuses its buffer
-      this.#held.push({ offset, h, bytes: own, d: parseDataBox(offset, own, h.size), s })
+      const own = owned ? bytes : Buffer.from(bytes) // a scanner's chunk buffer is reused for the next boxes
+      this.#held.push({ offset, h, bytes: own, d: owned ? d : parseDataBox(offset, own, h.size), s })
       this.#heldBytes += h.size
       return
     }
     // With a key, a block is also checked by its tag and codec.
     if (!s.encKey) return
-    const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
-    decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
+    checkBlock(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
   }
 
   /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
@@ -240,8 +255,7 @@ export class ContainerVerifier {
     this.#held = []
     this.#heldBytes = 0
     for (const { offset, h, bytes, d, s } of held) {
-      const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
-      const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, { offset, seq: h.seq }), offset)
+      const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
       await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
     }
   }
@@ -324,7 +338,7 @@ export async function verifyContainer(path: string, opts: VerifyOptions & { pool
     const v = new ContainerVerifier(opts)
     try {
       if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
-      else for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
+      else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
     } catch (err) {
       if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
       return v.finish(size, err)
