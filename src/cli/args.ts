@@ -50,10 +50,17 @@ key: blocks are held until then (at most --window bytes), and a block no valid c
   --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)
 ${KEYRING_NOTE}`,
-  recover: `usage: maif recover FILE [--dry-run] [--json]
-Cuts a torn tail (boxes after the last committed checkpoint) and records what it cut.
-  --dry-run        report what would be cut, change nothing
-  --json           the report as one JSON object`,
+  recover: `usage: maif recover FILE [--dry-run] [--json] [--salvage OUT] [--pub FILE]... [--keyring DIR]
+Cuts a torn tail: the boxes after the last commit that verifies, when no valid commit follows them. It first
+saves the bytes it cuts to FILE.recovery-<offset>.bin and records them in FILE.recovery.jsonl (if it cannot,
+it cuts nothing). Damage before a valid commit is refused (exit 1) with a report: recover never deletes
+committed data.
+  --dry-run          report what would be done, change nothing
+  --json             the report as one JSON object
+  --salvage OUT      write what still verifies (the committed prefix before any damage) to the new file OUT;
+                     FILE is not changed
+  --pub FILE         check checkpoint signatures against this key (repeatable)
+  --keyring DIR      check them against this keyring's key`,
   run: `usage: maif run PIPELINE [--keyring DIR] [--set key=value]... [--json] [--progress|--no-progress] [--metrics-port N] [--log-level LEVEL]
 Runs a pipeline definition (YAML, JSON or TypeScript).
   --keyring DIR        the keyring of the pipeline's container sinks

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   MAIF_ERR_PLAINTEXT_APPEND: 'appending a plaintext session to a container with encrypted sessions (allow it explicitly)',
   MAIF_ERR_BOX_TOO_LARGE: 'a data box, or the plaintext it declares, is larger than the reader accepts (raise it with --max-box)',
   MAIF_ERR_WINDOW: 'a session holds more unverified data before its next checkpoint than the reader may hold',
+  MAIF_ERR_RECOVERY_REFUSED: 'recover found damage before a valid checkpoint: it cuts only torn tails (use --salvage)',
+  MAIF_ERR_NO_SPACE: 'there is not enough free space to save what recover would cut; nothing was cut',
   MAIF_ERR_LOCKED: 'another writer holds the container lock (FILE.lock)',
   MAIF_ERR_DUPLICATE_SESSION: 'a session id occurs twice in one container (a replayed session)',
   // crypto
