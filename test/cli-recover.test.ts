@@ -8,30 +8,34 @@ import { createHash } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { maif } from './helpers/cli.js'
 import { recoverContainer } from '../src/core/container/recover.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { writeContainer } from '../src/core/container/writer.js'
 
 interface Block { seq: number; offset: number; size: number; records: number }
 
-const lines = (from: number, n: number): string => Array.from({ length: n }, (_, i) => JSON.stringify({ i: from + i, msg: `record ${from + i}` })).join('\n') + '\n'
+const records = (from: number, n: number): Array<Record<string, unknown>> => Array.from({ length: n }, (_, i) => ({ i: from + i, msg: `record ${from + i}` }))
 
-/** Three sessions; session 1 has two commits (blocks 1-2, then block 3 at close), sessions 2 and 3 one each. */
+/**
+ * Three sessions, written through the API with commits on block counts only (no time-based commits, so the layout
+ * does not depend on the machine's speed): session 1 has two commits (blocks 1-2, then block 3 at close),
+ * sessions 2 and 3 one each.
+ */
 async function threeSessions(t: Test): Promise<{ dir: string; keys: string; c: string; blocks: Block[]; commitEnds: number[] }> {
   const dir = t.testdir()
   const keys = join(dir, 'k')
-  t.equal((await maif(['keygen', '--out', keys])).code, 0)
+  await generateKeyring(keys)
+  const kr = await loadKeyring(keys)
   const c = join(dir, 'c.maif')
-  const commitEnds: number[] = []
-  for (const [i, [from, n, extra]] of ([[0, 30, ['--checkpoint-blocks', '2']], [30, 20, []], [50, 20, []]] as Array<[number, number, string[]]>).entries()) {
-    writeFileSync(join(dir, `in${i}.jsonl`), lines(from, n))
-    const p = await maif(['pack', join(dir, `in${i}.jsonl`), '-o', c, '--keyring', keys, '--block-records', '10', ...extra])
-    t.equal(p.code, 0, p.stderr)
-  }
+  const opts = { keyProvider: kr, signer: kr.signer, framer: { blockRecords: 10 }, fsync: 'never' as const }
+  await writeContainer(c, records(0, 30), { ...opts, checkpointEvery: { blocks: 2, ms: 0 } })
+  await writeContainer(c, records(30, 20), { ...opts, checkpointEvery: { ms: 0 } })
+  await writeContainer(c, records(50, 20), { ...opts, checkpointEvery: { ms: 0 } })
   const info = JSON.parse((await maif(['inspect', c, '--json'])).stdout) as { blocks: Block[]; checkpoints: Array<{ offset: number }>; sessions: unknown[] }
   t.equal(info.sessions.length, 3, 'precondition: three sessions')
   t.equal(info.checkpoints.length, 4, 'precondition: four commits (two in session 1)')
-  // A commit ends with its 128-byte tail, right after the checkpoint box; the next box starts there.
-  const ckpts = info.checkpoints.map((k) => k.offset)
+  // A commit ends with its 128-byte tail, right after the checkpoint box.
   const all = readFileSync(c)
-  for (const off of ckpts) commitEnds.push(off + Number(all.readBigUInt64BE(off + 8)) + 128)
+  const commitEnds = info.checkpoints.map((k) => k.offset + Number(all.readBigUInt64BE(k.offset + 8)) + 128)
   t.equal(commitEnds[3], all.length)
   return { dir, keys, c, blocks: info.blocks, commitEnds }
 }
