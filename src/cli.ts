@@ -4,7 +4,7 @@
 // the pipeline engine (zod, yaml, pino, ajv, …), so they start fast.
 import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { requireFips } from './core/format/signing.js'
-import { usage, USAGE } from './cli/args.js'
+import { commandUsage, setCommand, usage, USAGE, wantsHelp } from './cli/args.js'
 
 type Command = () => Promise<{ default: (args: string[]) => Promise<number> }>
 
@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
   schema: () => import('./cli/schema.js'),
 }
 
-const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS'])
+const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_NO_SPACE', 'MAIF_ERR_LOCKED', 'MAIF_ERR_SIGNER_MISMATCH', 'MAIF_ERR_PLAINTEXT_APPEND', 'MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS'])
 
 // `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -31,13 +31,22 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === undefined || ((cmd === '--help' || cmd === '-h' || cmd === 'help') && rest.length === 0)) {
     process.stdout.write(USAGE + '\n')
     return cmd === undefined ? 2 : 0
   }
-  const load = COMMANDS[cmd]
+  // `maif help COMMAND` and `maif COMMAND --help`: that command's usage, exit 0.
+  const helpFor = cmd === 'help' ? rest[0]! : wantsHelp(rest) ? cmd : undefined
+  const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined
   try {
+    if (helpFor !== undefined) {
+      const text = commandUsage(helpFor)
+      if (text === undefined || !Object.hasOwn(COMMANDS, helpFor)) usage(`unknown command '${helpFor}'`)
+      process.stdout.write(text + '\n')
+      return 0
+    }
     if (!load) usage(`unknown command '${cmd}'`)
+    setCommand(cmd)
     if (process.env.MAIF_FIPS === '1') requireFips()
     return await (await load()).default(rest)
   } catch (err) {

@@ -11,6 +11,7 @@ import { verifyContainer } from '../src/core/container/verify.js'
 import { decompress } from '../src/core/format/codec.js'
 import { CODECS, encodeHeader, HEADER_LEN } from '../src/core/format/format.js'
 import { jsonRecords, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, writeOpts } from './helpers/container.js'
+import { rebuild } from './helpers/forge.js'
 
 const BOMB = 128 << 20 // what the frame expands to
 const LIMIT = 32 << 20 // no single allocation while reading a block may come near the bomb
@@ -72,8 +73,17 @@ t.test('decompression bombs', async (t) => {
     const r = await largestAlloc(() => verifyBytes(file, forged, { pinned: [keys.pub], onBlock: () => {} }))
     t.equal(r.error, undefined, 'verify does not throw')
     t.equal(r.value?.ok, false, 'the container is rejected')
-    t.equal(r.value?.errors[0]?.code, 'MAIF_ERR_CODEC', 'as a codec error at the planted block')
+    // A block is opened only once a verified checkpoint covers it: this one never is (the chain breaks at the
+    // next box), so the bomb is not even decompressed.
+    t.same({ code: r.value?.errors[0]?.code, offset: r.value?.errors[0]?.offset }, { code: 'MAIF_ERR_CHAIN', offset: boxes[i + 1]!.offset + (payload.length + HEADER_LEN - box.header.size) }, 'the chain breaks at the next box, before any checkpoint covers the bomb')
     t.ok(r.max < LIMIT, `the verifier never allocates the expansion (largest allocation ${r.max} bytes)`)
+    // With the chain repaired and the checkpoints re-signed by the pinned key, the bomb is covered and opened:
+    // then decompression itself must refuse it, in bounded memory.
+    const resigned = await rebuild(parseBoxes(forged).map((b) => b.bytes), { signer: keys.keyring.signer })
+    const r2 = await largestAlloc(() => verifyBytes(file, resigned, { pinned: [keys.pub], onBlock: () => {} }))
+    t.equal(r2.error, undefined, 'verify does not throw')
+    t.same({ code: r2.value?.errors[0]?.code, offset: r2.value?.errors[0]?.offset }, { code: 'MAIF_ERR_CODEC', offset: box.offset }, 're-signed: a codec error at the planted block')
+    t.ok(r2.max < LIMIT, `the verifier never allocates the expansion (largest allocation ${r2.max} bytes)`)
     t.ok((await verifyContainer(path, { pinned: [keys.pub], onBlock: () => {} })).ok, 'the untouched container verifies')
   })
 })

@@ -192,7 +192,9 @@ t.test('round trips through writeContainer and verifyContainer', async (t) => {
     const path = fresh()
     await writeContainer(path, jsonRecords(6), writeOpts(A))
     // Same master key (A's keyring) for the data, another signer for session 2.
-    await writeContainer(path, jsonRecords(6, 6), { ...writeOpts(A), signer: E.keyring.signer })
+    // A second signer is refused unless the writer says so explicitly.
+    await t.rejects(writeContainer(path, jsonRecords(6, 6), { ...writeOpts(A), signer: E.keyring.signer }), { code: 'MAIF_ERR_SIGNER_MISMATCH' })
+    await writeContainer(path, jsonRecords(6, 6), { ...writeOpts(A), signer: E.keyring.signer, allowNewSigner: true })
     const r = await verifyContainer(path, { pinned: [A.pub, E.pub], keyProvider: A.keyring })
     t.ok(r.ok, 'verifies with both keys pinned')
     t.same(r.signers.map((s) => s.alg), ['ecdsa-p256', 'ed25519'])

@@ -15,9 +15,10 @@ const PINNED_CODES = new Set<ErrorCode>([
   'MAIF_ERR_HEADER_CRC', 'MAIF_ERR_VERSION' /* fhdr formatVer / suite */, 'MAIF_ERR_CHAIN', 'MAIF_ERR_CHECKPOINT', 'MAIF_ERR_SIGNATURE', 'MAIF_ERR_SIGNER_UNTRUSTED',
   'MAIF_ERR_TAIL', 'MAIF_ERR_PAYLOAD', 'MAIF_ERR_INDEX', 'MAIF_ERR_COUNTER',
 ])
-// With a key provider, crypto checks can fire first.
+// With a key provider, crypto checks can fire first; and a flipped plainLen that declares more than the reader
+// accepts is refused before anything is allocated or decrypted for it.
 const KEYED_CODES = new Set<ErrorCode>([
-  ...PINNED_CODES, 'MAIF_ERR_DECRYPT', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_KEY_COMMITMENT', 'MAIF_ERR_CODEC',
+  ...PINNED_CODES, 'MAIF_ERR_DECRYPT', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_KEY_COMMITMENT', 'MAIF_ERR_CODEC', 'MAIF_ERR_BOX_TOO_LARGE',
 ])
 
 interface Outcome { offset: number; result: VerifyResult }

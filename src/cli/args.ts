@@ -1,24 +1,121 @@
-// Argument parsing shared by the commands: strict node:util parseArgs, usage errors with the usage text.
+// Argument parsing shared by the commands: strict node:util parseArgs, usage errors with the usage text of
+// the command that was called, and the per-command usage printed by `maif COMMAND --help`.
 import { parseArgs } from 'node:util'
 import { once } from 'node:events'
 import { MaifError } from '../core/errors.js'
 
-export const USAGE = `usage: maif <command> [options]
-  keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
-  pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
-       [--block-records N] [--checkpoint-blocks N] [--plaintext]
-  inspect FILE [--json]
-  verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json]
-  cat FILE [--keyring DIR] [--type TYPE] [--seq N] [--jsonl]
-  recover FILE [--dry-run] [--json]
-  run PIPELINE [--keyring DIR] [--set key=value]... [--json] [--progress|--no-progress] [--metrics-port N] [--log-level LEVEL]
-  lint PIPELINE... [--json] [--verbose]
-  validate PIPELINE [--keyring DIR] [--set key=value]...
-  schema
-A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable.`
+const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable.'
+
+/** One entry per command: its synopsis (first line) and what each flag means. */
+export const COMMAND_USAGE: Record<string, string> = {
+  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
+Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public key to pin).
+  --out DIR        where to write the keyring
+  --alg ALG        signature algorithm (default ecdsa-p256)
+  --force          overwrite an existing keyring`,
+  pack: `usage: maif pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
+       [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append]
+Packs files into a container (appends a new writer session when OUT exists). One writer at a time: the
+container is locked (OUT.lock) while pack runs.
+  -o, --out FILE              the container to create or append to
+  --keyring DIR               signing key and data keys
+  --format FMT                jsonl (default), text or binary
+  --codec CODEC               zstd (default), gzip, brotli or none
+  --block-records N           records per block
+  --checkpoint-blocks N       blocks per signed checkpoint
+  --plaintext                 write the session without encryption (recorded in the container)
+  --allow-new-signer          append although OUT was last signed by another key (readers must pin both)
+  --allow-plaintext-append    append a --plaintext session although OUT has encrypted sessions
+${KEYRING_NOTE}`,
+  inspect: `usage: maif inspect FILE [--json]
+Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
+  --json           one JSON object on stdout`,
+  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES]
+Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
+  --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
+  --keyring DIR      also pin its key, and decrypt and authenticate every block
+  --witness FILE     an earlier verify --json output the container must still extend
+  --json             the result as one JSON object (usable as a witness)
+  --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
+                     writer's segment size; K, M, G suffixes)
+${KEYRING_NOTE}`,
+  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES] [--max-box BYTES]
+Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
+key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
+  --keyring DIR      decrypts, and pins its signing key
+  --pub FILE         pin another signer's public key too (repeatable; for containers with several signers)
+  --type TYPE        only blocks of this type (FourCC, e.g. JSON)
+  --seq N            one block, by random access (checked against the last signed checkpoint)
+  --jsonl            only JSON and TEXT blocks, one record per line
+  --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
+  --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)
+${KEYRING_NOTE}`,
+  recover: `usage: maif recover FILE [--dry-run] [--json] [--salvage OUT] [--pub FILE]... [--keyring DIR]
+Cuts a torn tail: the boxes after the last commit that verifies, when no valid commit follows them. It first
+saves the bytes it cuts to FILE.recovery-<offset>.bin and records them in FILE.recovery.jsonl (if it cannot,
+it cuts nothing). Damage before a valid commit is refused (exit 1) with a report: recover never deletes
+committed data.
+  --dry-run          report what would be done, change nothing
+  --json             the report as one JSON object
+  --salvage OUT      write what still verifies (the committed prefix before any damage) to the new file OUT;
+                     FILE is not changed
+  --pub FILE         check checkpoint signatures against this key (repeatable)
+  --keyring DIR      check them against this keyring's key`,
+  run: `usage: maif run PIPELINE [--keyring DIR] [--set key=value]... [--json] [--progress|--no-progress] [--metrics-port N] [--log-level LEVEL]
+Runs a pipeline definition (YAML, JSON or TypeScript).
+  --keyring DIR        the keyring of the pipeline's container sinks
+  --set key=value      override a field of the definition (e.g. transforms.1.level=19)
+  --json               the run report as JSON
+  --progress           force the progress bar; --no-progress turns it off
+  --metrics-port N     serve Prometheus metrics on this port
+  --log-level LEVEL    pino log level (default info)
+${KEYRING_NOTE}`,
+  lint: `usage: maif lint PIPELINE... [--json]
+Checks pipeline definitions; each issue is printed as file:line:column with a hint. Exit 1 on errors.
+  --json           the issues as a JSON array`,
+  validate: `usage: maif validate PIPELINE [--keyring DIR] [--set key=value]...
+lint, plus the environment: keyring readable, inputs present, outputs writable. Exit 78 on failure.
+  --keyring DIR        the keyring to check
+  --set key=value      override a field of the definition
+${KEYRING_NOTE}`,
+  schema: `usage: maif schema
+Prints the JSON Schema of pipeline definitions (for editor completion).`,
+}
+
+/** The overview: one synopsis per command. */
+export function overview(): string {
+  const lines = Object.values(COMMAND_USAGE).map((u) => {
+    const synopsis = u.split('\n').filter((l, i) => i === 0 || /^ {7}\S/.test(l))
+    return synopsis.map((l, i) => (i === 0 ? '  ' + l.replace(/^usage: maif /, '') : '  ' + l.slice(1))).join('\n')
+  })
+  return `usage: maif <command> [options]\n${lines.join('\n')}\n'maif COMMAND --help' describes a command's flags. ${KEYRING_NOTE}`
+}
+
+export const USAGE = overview()
+
+let current: string | undefined
+
+/** The command being run: its usage is what a usage error shows. */
+export function setCommand(cmd: string): void {
+  current = cmd
+}
+
+/** The usage text of a command, or undefined for an unknown one. */
+export function commandUsage(cmd: string): string | undefined {
+  return Object.hasOwn(COMMAND_USAGE, cmd) ? COMMAND_USAGE[cmd] : undefined
+}
+
+/** True when the arguments ask for help (before a `--` terminator). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false
+    if (a === '--help' || a === '-h') return true
+  }
+  return false
+}
 
 export function usage(msg: string): never {
-  throw new MaifError('MAIF_ERR_USAGE', `${msg}\n${USAGE}`)
+  throw new MaifError('MAIF_ERR_USAGE', `${msg}\n${(current && commandUsage(current)) ?? USAGE}`)
 }
 
 export type Values = Record<string, string | boolean | Array<string | boolean> | undefined>
@@ -36,6 +133,15 @@ export function intOpt(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1) usage(`--${name} must be a positive integer`)
+  return n
+}
+
+/** A byte count: digits with an optional K, M or G suffix (powers of 1024), e.g. 65536, 64K, 256M. */
+export function bytesOpt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const m = typeof v === 'string' ? /^([0-9]+)([KMG]?)(i?B)?$/i.exec(v.trim()) : null
+  const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN
+  if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive number of bytes (e.g. 65536, 64K, 256M, 1G)`)
   return n
 }
 

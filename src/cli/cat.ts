@@ -1,19 +1,25 @@
 import { verifyContainer } from '../core/container/verify.js'
 import { ContainerReader } from '../core/container/reader.js'
-import { parse, usage, writeOut } from './args.js'
-import { keyringFrom } from './keys.js'
+import { bytesOpt, parse, usage, writeOut } from './args.js'
+import { keyringFrom, pinnedKeys } from './keys.js'
 
 export default async function cat(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { keyring: { type: 'string' }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' } })
+  const { values, positionals } = parse(args, {
+    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' }, window: { type: 'string' }, 'max-box': { type: 'string' },
+  })
   if (positionals.length !== 1) usage('cat takes one FILE')
+  const window = bytesOpt(values.window, 'window')
+  const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
+  const limit = maxBoxBytes === undefined ? {} : { maxBoxBytes }
   const keyring = await keyringFrom(values.keyring)
   if (!keyring) usage('cat needs a keyring to decrypt: --keyring DIR or MAIF_KEYRING')
+  const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
   const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
   if (values.seq !== undefined) {
     const seq = Number(values.seq)
     if (!Number.isInteger(seq) || seq < 0) usage('--seq must be a non-negative integer')
-    const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned: [keyring.signer.publicKey] })
+    const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
       if (wanted(b.type)) await writeOut(out, b.data)
@@ -23,7 +29,7 @@ export default async function cat(args: string[]): Promise<number> {
     return 0
   }
   const r = await verifyContainer(positionals[0]!, {
-    keyProvider: keyring, pinned: [keyring.signer.publicKey],
+    keyProvider: keyring, pinned, ...(window === undefined ? {} : { window }), ...limit,
     onBlock: async (b) => { if (wanted(b.type)) await writeOut(out, b.data) },
   })
   if (!r.ok) {

@@ -29,6 +29,7 @@ export default async function pack(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string', short: 'o' }, keyring: { type: 'string' }, format: { type: 'string' }, codec: { type: 'string' },
     'block-records': { type: 'string' }, 'checkpoint-blocks': { type: 'string' }, plaintext: { type: 'boolean' },
+    'allow-new-signer': { type: 'boolean' }, 'allow-plaintext-append': { type: 'boolean' },
   })
   if (positionals.length === 0) usage('pack needs at least one INPUT file')
   if (!values.out) usage('pack needs -o OUT.maif')
@@ -45,10 +46,11 @@ export default async function pack(args: string[]): Promise<number> {
     out, keyring, format, codec, plaintext: values.plaintext === true,
     ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
   })
-  const { runPipeline } = await import('../core/runtime/engine.js')
+  const [{ runPipeline }, { withAppendPolicy }] = await Promise.all([import('../core/runtime/engine.js'), import('../core/container/session.js')])
   const signals = gracefulSignals()
   try {
-    const r = await runPipeline(def, { stop: signals.stop, signal: signals.abort })
+    const policy = { allowNewSigner: values['allow-new-signer'] === true, allowPlaintextAppend: values['allow-plaintext-append'] === true }
+    const r = await withAppendPolicy(policy, () => runPipeline(def, { stop: signals.stop, signal: signals.abort }))
     const c = r.outputs[0]!
     process.stdout.write(
       `${r.status === 'stopped' ? 'stopped: ' : ''}packed ${r.delivered} record(s) from ${r.files} file(s) into ${out}: ${c.records} records in ${c.commits} commit(s)` +

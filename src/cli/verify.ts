@@ -1,21 +1,31 @@
 import { readFile } from 'node:fs/promises'
 import { wrapError } from '../core/errors.js'
-import { verifyContainer, type VerifyResult } from '../core/container/verify.js'
+import { verifyContainer, type VerifyResult, type Witness } from '../core/container/verify.js'
 import { WorkerPool } from '../core/workers/worker-pool.js'
-import { parse, usage } from './args.js'
+import { bytesOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 
+/** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
+function parseWitness(w: unknown): Witness {
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new Error('it is not a JSON object')
+  const { treeSize, root } = w as { treeSize?: unknown; root?: unknown }
+  if (typeof treeSize !== 'number' || !Number.isSafeInteger(treeSize) || treeSize < 0) throw new Error('its treeSize is not a non-negative integer')
+  if (typeof root !== 'string') throw new Error('it has no root')
+  const bytes = Buffer.from(root, 'base64')
+  if (bytes.length !== 32 || bytes.toString('base64') !== root) throw new Error(`its root is not 32 bytes of base64 (got ${bytes.length} bytes)`)
+  return { treeSize, root: bytes }
+}
+
 export default async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' } })
   if (positionals.length !== 1) usage('verify takes one FILE')
+  const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const keyring = await keyringFrom(values.keyring)
   const pinned = await pinnedKeys(values.pub, keyring)
-  let witness
+  let witness: Witness | undefined
   if (typeof values.witness === 'string') {
     try {
-      const w = JSON.parse(await readFile(values.witness, 'utf8')) as { treeSize: number; root: string }
-      if (!Number.isInteger(w.treeSize) || typeof w.root !== 'string') throw new Error('needs treeSize and root')
-      witness = { treeSize: w.treeSize, root: Buffer.from(w.root, 'base64') }
+      witness = parseWitness(JSON.parse(await readFile(values.witness, 'utf8')))
     } catch (cause) {
       throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
     }
@@ -23,7 +33,7 @@ export default async function verify(args: string[]): Promise<number> {
   const pool = keyring ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
-    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}) })
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
   } finally {
     await pool?.close()
   }

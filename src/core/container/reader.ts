@@ -5,13 +5,14 @@ import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { MaifError } from '../errors.js'
 import {
-  decodeHeader, decodeIndex, decodeInner, decodeSession, decodeTailPayload, ENC_AES_256_GCM, HEADER_LEN, TAIL_LEN, type IndexEntry, type SessionInfo,
+  decodeHeader, decodeIndex, decodeSession, decodeTailPayload, ENC_AES_256_GCM, HEADER_LEN, TAIL_LEN, type IndexEntry, type SessionInfo,
 } from '../format/format.js'
 import { decodeCheckpoint, decodeNote, type CheckpointNote } from '../format/checkpoint.js'
 import { consistencyProof, inclusionProof, leafHash, rootOf } from '../format/merkle.js'
 import { keyIdOf, verifySignature } from '../format/signing.js'
-import { openBody, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
-import { decompress } from '../format/codec.js'
+import { openBlockData, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
+import { DEFAULT_MAX_BOX } from '../format/codec.js'
+import { boxTooLarge } from './scanner.js'
 import { openFile, readAt } from '../format/io.js'
 import type { KeyProvider } from '../format/keyring.js'
 import type { OpenedBlock } from './verify.js'
@@ -20,6 +21,8 @@ export interface ReaderOptions {
   keyProvider?: KeyProvider
   /** Pinned signer keys; without them the checkpoint is checked against the key its session names. */
   pinned?: readonly KeyObject[]
+  /** The largest data box (and declared plaintext) readBlock accepts (default DEFAULT_MAX_BOX). */
+  maxBoxBytes?: number
 }
 
 export class ContainerReader {
@@ -114,14 +117,15 @@ export class ContainerReader {
   async readBlock(seq: number): Promise<OpenedBlock & { counter: number }> {
     const e = this.entries.find((x) => x.seq === seq)
     if (!e || e.type === 'fhdr' || e.type === 'sess') throw new MaifError('MAIF_ERR_NOT_FOUND', `there is no data block #${seq} (the container has ${this.treeSize} boxes)`)
+    const maxBox = this.#opts.maxBoxBytes ?? DEFAULT_MAX_BOX
+    if (e.size > maxBox) throw boxTooLarge(e.offset, seq, e.size, maxBox)
     const bytes = await readAt(this.#fh, e.offset, e.size)
     const h = decodeHeader(bytes, e.offset, e.size)
     if (!leafHash(bytes).equals(e.leaf) || h.seq !== seq) throw new MaifError('MAIF_ERR_INDEX', `block #${seq} does not match its signed index entry`, { offset: e.offset, seq })
     const d = parseDataBox(e.offset, bytes)
-    const where = { offset: e.offset, seq }
+    if (d.prefix.plainLen > maxBox) throw boxTooLarge(e.offset, seq, d.prefix.plainLen, maxBox, 'declares a plaintext of')
     const s = d.prefix.enc === ENC_AES_256_GCM ? await this.#sessionFor(seq) : null
-    const compressed = s ? openBody(s.key, this.containerId, s.sessionId, h, bytes, d, e.offset) : d.body
-    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), e.offset)
+    const { priv, data } = openBlockData(s?.key ?? null, this.containerId, s?.sessionId ?? Buffer.alloc(16), h, bytes, d, e.offset)
     return { seq, offset: e.offset, type: h.type, flags: h.flags, pub: d.pub, priv, data, counter: d.prefix.counter }
   }
 

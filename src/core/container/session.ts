@@ -1,20 +1,22 @@
 // A writer session: one open-for-append of a container (FORMAT.md §1). It owns the state that must be
 // shared by the stages that write one file in order: counters, chain head, Merkle frontier, offsets, keys.
 import { open, type FileHandle } from 'node:fs/promises'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes, type KeyObject } from 'node:crypto'
 import { hostname } from 'node:os'
 import { MaifError, wrapError } from '../errors.js'
 import {
-  decodeHeader, decodeTailPayload, encodeFileHeader, encodeSession, HEADER_LEN, TAIL_LEN, ZERO_HASH,
+  decodeHeader, decodeIndex, decodeSession, decodeTailPayload, encodeFileHeader, encodeSession, HEADER_LEN, TAIL_LEN, ZERO_HASH,
   type SessionInfo,
 } from '../format/format.js'
 import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
-import { CompactTree } from '../format/merkle.js'
+import { CompactTree, leafHash } from '../format/merkle.js'
 import { deriveSessionKeys } from '../format/crypto.js'
 import { readAt } from '../format/io.js'
 import { sessionContext } from '../format/open-block.js'
 import type { KeyProvider } from '../format/keyring.js'
-import type { Signer } from '../format/signing.js'
+import { verifySignature, type Signer, type SignatureAlg } from '../format/signing.js'
+import { ContainerLock } from './lock.js'
 
 export interface SessionOptions {
   /** Where session data keys come from. Required unless encryption is explicitly 'none'. */
@@ -28,6 +30,30 @@ export interface SessionOptions {
   now?: () => number
   containerId?: Buffer
   sessionId?: Buffer
+  /**
+   * Append to a container whose last checkpoint is signed by another key (default false: refused with
+   * MAIF_ERR_SIGNER_MISMATCH). Readers then need every signer pinned.
+   */
+  allowNewSigner?: boolean
+  /**
+   * Append a plaintext session (encryption 'none') to a container that has encrypted sessions (default false:
+   * refused with MAIF_ERR_PLAINTEXT_APPEND). Saying encryption 'none' is not enough for a mixed container.
+   */
+  allowPlaintextAppend?: boolean
+}
+
+/** The append permissions of SessionOptions, settable for a whole call tree with withAppendPolicy. */
+export type AppendPolicy = Pick<SessionOptions, 'allowNewSigner' | 'allowPlaintextAppend'>
+
+const appendPolicy = new AsyncLocalStorage<AppendPolicy>()
+
+/**
+ * Runs `fn` with append permissions that apply to every WriterSession.open inside it that does not set its own.
+ * This is how `maif pack --allow-new-signer / --allow-plaintext-append` reach the sessions the pipeline engine
+ * opens, without a global: the permission ends with `fn`.
+ */
+export function withAppendPolicy<T>(policy: AppendPolicy, fn: () => Promise<T>): Promise<T> {
+  return appendPolicy.run({ ...policy }, fn)
 }
 
 /** A box the chainer must write before any data: fhdr (new file) and sess. */
@@ -51,12 +77,15 @@ export class WriterSession {
   prevNoteHash: Buffer | null
   lastIndexOffset: number | null
   #counter = 0
+  readonly #lock: ContainerLock
+  #closing: Promise<void> | null = null
 
   private constructor(init: {
     path: string; fh: FileHandle; containerId: Buffer; sessionId: Buffer; encKey: KeyObject | null; signer: Signer
     preamble: PreambleBox[]; startOffset: number; seq: number; prev: Buffer; tree: CompactTree
-    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number
+    prevNoteHash: Buffer | null; lastIndexOffset: number | null; now: () => number; lock: ContainerLock
   }) {
+    this.#lock = init.lock
     this.now = init.now
     this.path = init.path
     this.fh = init.fh
@@ -82,23 +111,35 @@ export class WriterSession {
     return this.#counter++
   }
 
-  async close(): Promise<void> {
-    await this.fh.close()
+  /** Closes the file and releases the writer lock. Idempotent: the sink and the engine may both close. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.fh.close()
+      } finally {
+        await this.#lock.release()
+      }
+    })()
+    return this.#closing
   }
 
   /**
-   * Opens `path` for append, creating it if absent. An existing file must end in a committed tail (O(1)
-   * check); a torn one is refused so that recovery is an explicit, recorded act.
+   * Opens `path` for append, creating it if absent. One writer at a time: the writer lock (`path.lock`) is
+   * taken first and held until close, or the open fails with MAIF_ERR_LOCKED naming the holder. An existing
+   * file must end in a committed tail (O(1) check); a torn one is refused so that recovery is an explicit,
+   * recorded act.
    */
   static async open(path: string, opts: SessionOptions): Promise<WriterSession> {
     const encryption = opts.encryption ?? 'required'
     if (encryption === 'required' && !opts.keyProvider) {
       throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'encryption is required but no key provider was given (pass a keyring, or set encryption: "none" explicitly)')
     }
+    const lock = await ContainerLock.acquire(path, opts.writer ?? 'maif writer')
     let fh: FileHandle
     try {
       fh = await open(path, 'a+')
     } catch (cause) {
+      await lock.release()
       throw wrapError('MAIF_ERR_IO', `cannot open ${path} for append`, cause)
     }
     try {
@@ -118,6 +159,7 @@ export class WriterSession {
       } else {
         const st = await readCommittedState(fh, size, path)
         ;({ containerId, seq, prev, tree, prevNoteHash, lastIndexOffset } = st)
+        await checkAppend(fh, size, path, st, opts.signer, encryption, { ...appendPolicy.getStore(), ...definedOnly(opts) })
       }
       let encKey: KeyObject | null = null
       const signer = opts.signer
@@ -145,12 +187,67 @@ export class WriterSession {
         })
       }
       preamble.push({ type: 'sess', payload: encodeSession(sessionId, info) })
-      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now })
+      return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now, lock })
     } catch (err) {
       await fh.close()
+      await lock.release()
       throw err
     }
   }
+}
+
+function definedOnly(opts: SessionOptions): AppendPolicy {
+  const p: AppendPolicy = {}
+  if (opts.allowNewSigner !== undefined) p.allowNewSigner = opts.allowNewSigner
+  if (opts.allowPlaintextAppend !== undefined) p.allowPlaintextAppend = opts.allowPlaintextAppend
+  return p
+}
+
+/**
+ * The rules for appending to an existing container. The last checkpoint (the one this session's first
+ * checkpoint will extend and sign over) must be signed by this writer's key, and its signature must verify,
+ * unless a new signer is allowed explicitly; a plaintext session goes onto a container with encrypted sessions
+ * only when that is allowed explicitly.
+ */
+async function checkAppend(fh: FileHandle, size: number, path: string, st: CommittedState, signer: Signer, encryption: 'required' | 'none', policy: AppendPolicy): Promise<void> {
+  const last = st.checkpoint
+  const theirs = last.keyId.toString('hex')
+  const mine = signer.keyId.toString('hex')
+  if (theirs !== mine) {
+    if (!policy.allowNewSigner) {
+      throw new MaifError('MAIF_ERR_SIGNER_MISMATCH', `${path} was last signed by key ${theirs.slice(0, 16)}…, not by this writer's key ${mine.slice(0, 16)}…; ` +
+        `appending would add a second signer, and every reader would then have to pin both keys. Nothing was written. ` +
+        `If that is intended, allow it explicitly (maif pack --allow-new-signer, or the session option allowNewSigner)`, { offset: st.ckptOffset })
+    }
+  } else if (!verifySignature(last.alg, signer.publicKey, last.note, last.sig)) {
+    throw new MaifError('MAIF_ERR_SIGNATURE', `the last checkpoint of ${path} names this writer's key but its signature does not verify; nothing was written (run 'maif verify ${path}')`, { offset: st.ckptOffset })
+  }
+  if (encryption === 'none' && !policy.allowPlaintextAppend) {
+    const encrypted = (await committedSessions(fh, size, st)).filter((x) => x.info.encryption !== 'none')
+    if (encrypted.length > 0) {
+      throw new MaifError('MAIF_ERR_PLAINTEXT_APPEND', `${path} has ${encrypted.length} encrypted session(s); a plaintext session would store this data unencrypted beside them. ` +
+        `Nothing was written. If that is intended, allow it explicitly (maif pack --allow-plaintext-append, or the session option allowPlaintextAppend)`, { offset: encrypted[0]!.offset })
+    }
+  }
+}
+
+/** The session boxes of a committed container, found through the index chain (each checked against its entry). */
+async function committedSessions(fh: FileHandle, size: number, st: CommittedState): Promise<Array<{ offset: number; info: SessionInfo }>> {
+  const out: Array<{ offset: number; info: SessionInfo }> = []
+  for (let off: number | null = st.lastIndexOffset; off !== null;) {
+    const ih = decodeHeader(await readAt(fh, off, HEADER_LEN), off, size - off)
+    if (ih.type !== 'indx') throw new MaifError('MAIF_ERR_INDEX', `offset ${off} is not an index box; run 'maif verify'`, { offset: off })
+    const { prevIndex, entries } = decodeIndex(await readAt(fh, off + HEADER_LEN, ih.size - HEADER_LEN), off)
+    for (const e of entries) {
+      if (e.type !== 'sess') continue
+      const bytes = await readAt(fh, e.offset, e.size)
+      if (!leafHash(bytes).equals(e.leaf)) throw new MaifError('MAIF_ERR_INDEX', `session box at offset ${e.offset} does not match its index entry; run 'maif verify'`, { offset: e.offset })
+      out.push({ offset: e.offset, info: decodeSession(bytes.subarray(HEADER_LEN), e.offset).info })
+    }
+    if (prevIndex !== null && prevIndex >= off) throw new MaifError('MAIF_ERR_INDEX', 'the index chain does not go backwards', { offset: off })
+    off = prevIndex
+  }
+  return out.reverse()
 }
 
 export interface CommittedState {
@@ -161,6 +258,8 @@ export interface CommittedState {
   prevNoteHash: Buffer | null
   lastIndexOffset: number | null
   ckptOffset: number
+  /** The last checkpoint: its algorithm, note (decoded and raw) and signature. */
+  checkpoint: { alg: SignatureAlg; note: Buffer; sig: Buffer; keyId: Buffer }
 }
 
 /** Reads the tail and the checkpoint it names: the O(1) open of FORMAT.md §5.6. */
@@ -189,5 +288,6 @@ export async function readCommittedState(fh: FileHandle, size: number, path: str
   return {
     containerId: tail.containerId, seq: tail.treeSize, prev: tailHdr.prev, tree,
     prevNoteHash: noteHash(ck.note), lastIndexOffset: tail.indexOffset, ckptOffset: tail.ckptOffset,
+    checkpoint: { alg: ck.alg, note: ck.note, sig: ck.sig, keyId: note.keyId },
   }
 }

@@ -4,15 +4,15 @@ import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError, type ErrorCode } from '../errors.js'
 import {
-  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeInner, decodeSession, decodeTailPayload,
+  DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeSession, decodeTailPayload,
   ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
 } from '../format/format.js'
 import { CompactTree, leafHash } from '../format/merkle.js'
 import { decodeCheckpoint, decodeNote, noteHash } from '../format/checkpoint.js'
 import { keyIdOf, verifySignature } from '../format/signing.js'
-import { openBody, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
-import { decompress } from '../format/codec.js'
-import { scanBoxes } from './scanner.js'
+import { checkBlock, openBlockData, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
+import { DEFAULT_MAX_BOX } from '../format/codec.js'
+import { boxTooLarge, scanBoxes } from './scanner.js'
 import { readAtSync, withFile } from '../format/io.js'
 import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
 import type { KeyProvider } from '../format/keyring.js'
@@ -27,9 +27,29 @@ export interface VerifyOptions {
   keyProvider?: KeyProvider
   /** A checkpoint recorded earlier (e.g. by a SIEM); the container must extend it. */
   witness?: Witness
-  /** Called with each decrypted block (seq, type, flags, public and private metadata, data). */
+  /**
+   * Called with each decrypted block (seq, type, flags, public and private metadata, data), in file order, and
+   * only once the checkpoint that covers it has verified (against a pinned key when keys are pinned). Until
+   * then the block's bytes are held, at most `window` bytes of them.
+   */
   onBlock?: (b: OpenedBlock) => void | Promise<void>
+  /**
+   * With onBlock: the most box bytes held while waiting for the checkpoint that covers them (default 64 MiB, or
+   * maxBoxBytes when that is larger).
+   * A session that writes more than this before its next checkpoint fails with MAIF_ERR_WINDOW, and none
+   * of its uncovered blocks is released.
+   */
+  window?: number
+  /**
+   * The largest data box, and the largest plaintext a box may declare, this reader accepts (default
+   * DEFAULT_MAX_BOX: the writer's 4 MiB segment size plus 64 KiB). Larger ones fail with MAIF_ERR_BOX_TOO_LARGE
+   * before anything is allocated for them.
+   */
+  maxBoxBytes?: number
 }
+
+/** The default hold window of onBlock readers (cat): twice the writer's default byte cadence of commits. */
+export const DEFAULT_WINDOW = 64 << 20
 
 export interface OpenedBlock {
   seq: number
@@ -79,8 +99,26 @@ export class ContainerVerifier {
   #lastCkpt: { offset: number; end: number; treeSize: number; noteHash: Buffer } | null = null
   #lastBox: { type: string; offset: number; end: number } | null = null
   #witnessChecked = false
+  /** Every session id seen, with the offset of its session box (16 bytes per session). */
+  readonly #sessionIds = new Map<string, number>()
+  /** Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. */
+  #held: Array<{ offset: number; h: BoxHeader; bytes: Buffer; d: ParsedDataBox; s: SessionState }> = []
+  #heldBytes = 0
+  readonly #window: number
+  readonly #maxBox: number
 
   constructor(opts: VerifyOptions = {}) {
+    const w = opts.witness
+    if (w !== undefined && (!Number.isSafeInteger(w.treeSize) || w.treeSize < 0 || !Buffer.isBuffer(w.root) || w.root.length !== 32)) {
+      throw new MaifError('MAIF_ERR_INVALID_OPTION', 'a witness needs a non-negative integer treeSize and a root of 32 bytes')
+    }
+    const maxBox = opts.maxBoxBytes ?? DEFAULT_MAX_BOX
+    if (!Number.isSafeInteger(maxBox) || maxBox < HEADER_LEN + DATA_PREFIX_LEN) throw new MaifError('MAIF_ERR_INVALID_OPTION', `maxBoxBytes must be an integer of at least ${HEADER_LEN + DATA_PREFIX_LEN}, got ${String(opts.maxBoxBytes)}`)
+    this.#maxBox = maxBox
+    // By default the window holds at least one box of the largest accepted size.
+    const win = opts.window ?? Math.max(DEFAULT_WINDOW, maxBox)
+    if (!Number.isSafeInteger(win) || win < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', `window must be a positive number of bytes, got ${String(opts.window)}`)
+    this.#window = win
     this.#opts = opts
     this.#pinned = new Map((opts.pinned ?? []).map((k) => [keyIdOf(k).toString('hex'), k]))
     this.result = {
@@ -93,7 +131,8 @@ export class ContainerVerifier {
    * Checks one box. `bytes` is the whole box, or, when `leaf` (its leaf hash, computed elsewhere) is
    * given, at least its head (header, data prefix and public metadata). Nothing is retained.
    */
-  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer): Promise<void> {
+  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer, owned = false): Promise<void> {
+    if (h.size > this.#maxBox && !isStructural(h.type)) throw boxTooLarge(offset, h.seq, h.size, this.#maxBox)
     const seqNow = this.#tree.size
     const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
     if (offset === 0 && h.type !== 'fhdr') fail('MAIF_ERR_STRUCTURE', 'the container does not start with a file header')
@@ -114,9 +153,9 @@ export class ContainerVerifier {
       }
       case 'sess': await this.#sess(offset, payload); break
       case 'indx': this.#index(offset, payload); break
-      case 'ckpt': this.#checkpoint(offset, h, payload); break
+      case 'ckpt': await this.#checkpoint(offset, h, payload); break
       case 'tail': this.#tail(offset, h, payload); break
-      default: await this.#data(offset, h, bytes)
+      default: await this.#data(offset, h, bytes, owned)
     }
     if (isLeafType(h.type)) {
       leaf ??= leafHash(bytes)
@@ -166,6 +205,12 @@ export class ContainerVerifier {
 
   async #sess(offset: number, payload: Buffer): Promise<void> {
     const { sessionId, info } = decodeSession(payload, offset)
+    const id = sessionId.toString('hex')
+    const first = this.#sessionIds.get(id)
+    if (first !== undefined) {
+      throw new MaifError('MAIF_ERR_DUPLICATE_SESSION', `session ${id} at offset ${offset} already occurred at offset ${first}: session ids are unique within a container, so this one was replayed`, { offset })
+    }
+    this.#sessionIds.set(id, offset)
     this.result.sessions++
     if (info.encryption === 'none') this.result.warnings.push(`session ${sessionId.toString('hex')} is recorded as plaintext (written without encryption)`)
     const provider = this.#opts.keyProvider
@@ -173,7 +218,8 @@ export class ContainerVerifier {
     this.#session = { sessionId, info, encKey, counter: 0 }
   }
 
-  async #data(offset: number, h: BoxHeader, bytes: Buffer): Promise<void> {
+  /** `owned`: the caller will not reuse `bytes`, so a held block keeps them without a copy. */
+  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean): Promise<void> {
     const s = this.#session!
     const d = parseDataBox(offset, bytes, h.size)
     const where = { offset, seq: h.seq }
@@ -183,11 +229,35 @@ export class ContainerVerifier {
     if (d.prefix.enc !== wantEnc) throw new MaifError('MAIF_ERR_PAYLOAD', `block #${h.seq} encryption does not match its session`, where)
     this.result.blocks++
     if (typeof d.pub.records === 'number') this.result.records += d.pub.records
-    // Without a key a block is checked by its leaf hash only; with one, also by its tag and codec.
-    if (!s.encKey && (d.prefix.enc === ENC_AES_256_GCM || !this.#opts.onBlock)) return
-    const compressed = openBody(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
-    const { priv, data } = decodeInner(decompress(d.prefix.codec, compressed, d.prefix.plainLen, where), offset)
-    if (this.#opts.onBlock) await this.#opts.onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+    const opens = s.encKey !== null || d.prefix.enc !== ENC_AES_256_GCM
+    if (opens && (this.#opts.onBlock || s.encKey) && d.prefix.plainLen > this.#maxBox) throw boxTooLarge(offset, h.seq, d.prefix.plainLen, this.#maxBox, 'declares a plaintext of')
+    // Without a key an encrypted block is checked by its leaf hash only, and not handed to onBlock.
+    if (this.#opts.onBlock && opens) {
+      // Nothing is released (or even decompressed) before the checkpoint that covers it verifies: a forged
+      // session, or a bomb inside one, reaches no caller. Its bytes wait, within the window.
+      if (this.#heldBytes + h.size > this.#window) {
+        throw new MaifError('MAIF_ERR_WINDOW', `session ${s.sessionId.toString('hex')} holds more than ${this.#window} bytes of blocks before its next checkpoint ` +
+          `(block #${h.seq} at offset ${offset} would make ${this.#heldBytes + h.size}); none of them was released. To read it, raise the window (maif cat --window BYTES)`, where)
+      }
+      const own = owned ? bytes : Buffer.from(bytes) // a scanner's chunk buffer is reused for the next boxes
+      this.#held.push({ offset, h, bytes: own, d: owned ? d : parseDataBox(offset, own, h.size), s })
+      this.#heldBytes += h.size
+      return
+    }
+    // With a key, a block is also checked by its tag and codec.
+    if (!s.encKey) return
+    checkBlock(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+  }
+
+  /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
+  async #release(): Promise<void> {
+    const held = this.#held
+    this.#held = []
+    this.#heldBytes = 0
+    for (const { offset, h, bytes, d, s } of held) {
+      const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+      await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+    }
   }
 
   #index(offset: number, payload: Buffer): void {
@@ -206,7 +276,7 @@ export class ContainerVerifier {
     this.#lastIndex = offset
   }
 
-  #checkpoint(offset: number, h: BoxHeader, payload: Buffer): void {
+  async #checkpoint(offset: number, h: BoxHeader, payload: Buffer): Promise<void> {
     const where = { offset, seq: h.seq }
     const c = decodeCheckpoint(payload, offset)
     const n = decodeNote(c.note, offset)
@@ -245,6 +315,7 @@ export class ContainerVerifier {
     this.result.checkpoints++
     this.#lastCkpt = { offset, end: offset + h.size, treeSize: n.treeSize, noteHash: noteHash(c.note) }
     this.#rootAtCheckpoint = root.toString('base64')
+    if (this.#held.length > 0) await this.#release()
   }
 
   #tail(offset: number, h: BoxHeader, payload: Buffer): void {
@@ -267,7 +338,7 @@ export async function verifyContainer(path: string, opts: VerifyOptions & { pool
     const v = new ContainerVerifier(opts)
     try {
       if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
-      else for await (const b of scanBoxes(fh, size)) await v.box(b.offset, b.header, b.bytes)
+      else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
     } catch (err) {
       if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
       return v.finish(size, err)

@@ -1,5 +1,9 @@
 // Block codecs. zstd comes from zstd-napi (a native binding to the reference library; Node 20's zlib has
-// no zstd), gzip and brotli from node:zlib. Every call is one whole block: blocks are bounded in size.
+// no zstd), gzip and brotli from node:zlib. Compression takes one whole block (blocks are bounded in size).
+// Decompression streams with an output cap: the output may never exceed the block's declared plaintext length,
+// which a reader bounds first (maxBoxBytes), and it is checked as it is produced, so a bomb stops at the cap
+// instead of after it; zstd's window is bounded the same way. A reader that only checks a block discards the
+// output as it comes; a reader that keeps it gets exactly one buffer of the declared size.
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib'
 import { compress as zstdCompress } from 'zstd-napi'
 import zstdBinding from 'zstd-napi/binding.js'
@@ -9,6 +13,12 @@ import { CODEC_NAMES, type Codec } from './format.js'
 export interface CodecOptions { level?: number }
 
 const DEFAULT_LEVEL: Record<Codec, number> = { none: 0, zstd: 1, gzip: 1, brotli: 4 }
+
+/**
+ * The largest data box (and declared plaintext) a reader accepts unless told otherwise: the writer's segment
+ * size (4 MiB) plus 64 KiB of room for the box header, the data prefix, public and private metadata and the tag.
+ */
+export const DEFAULT_MAX_BOX = (4 << 20) + (64 << 10)
 
 export function compressParts(codec: Codec, parts: readonly Buffer[], opts: CodecOptions = {}): Buffer {
   const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
@@ -21,30 +31,172 @@ export function compressParts(codec: Codec, parts: readonly Buffer[], opts: Code
   }
 }
 
-/** Decompresses and checks the declared length, so a bomb cannot expand beyond what the block says. */
-export function decompress(codecId: number, body: Buffer, plainLen: number, where: { offset?: number; seq?: number } = {}): Buffer {
-  const codec = CODEC_NAMES[codecId]
-  let out: Buffer
-  try {
-    switch (codec) {
-      case 'none': out = body; break
+type Where = { offset?: number; seq?: number }
+
+const ZSTD_OUT = 1 << 17
+
+/**
+ * One block's decompression, fed with compressed chunks in order (`push`), ended with `end`. Every output
+ * chunk goes to `sink` as soon as it is produced (valid only during the call); more output than `plainLen`, or
+ * less at the end, is MAIF_ERR_CODEC.
+ */
+export class BlockInflater {
+  readonly #codec: Codec | undefined
+  readonly #codecId: number
+  readonly #plainLen: number
+  readonly #where: Where
+  readonly #sink: (chunk: Buffer) => void
+  #produced = 0
+  #dctx: InstanceType<typeof zstdBinding.DCtx> | null = null
+  #scratch: Buffer | null = null
+  #zstdHint = 1 // nothing decoded yet: an empty body is an incomplete frame
+  #parts: Buffer[] = []
+
+  constructor(codecId: number, plainLen: number, sink: (chunk: Buffer) => void, where: Where = {}) {
+    this.#codecId = codecId
+    this.#codec = CODEC_NAMES[codecId]
+    this.#plainLen = plainLen
+    this.#where = where
+    this.#sink = sink
+    if (this.#codec === undefined) throw this.#fail(`unknown codec id ${codecId}`)
+    if (this.#codec === 'zstd') {
+      this.#dctx = new zstdBinding.DCtx()
+      // A frame of plainLen bytes written in one shot never needs a window larger than the next power of two
+      // of plainLen; 8 MiB (zstd's default window up to level 19) is allowed whatever the size.
+      const windowLog = Math.min(31, Math.max(23, Math.ceil(Math.log2(Math.max(plainLen, 1)))))
+      this.#dctx.setParameter(zstdBinding.DParameter.windowLogMax, windowLog)
+      this.#scratch = Buffer.allocUnsafe(Math.min(ZSTD_OUT, Math.max(plainLen, 1)))
+    }
+  }
+
+  #fail(why: string, cause?: unknown): MaifError {
+    return new MaifError('MAIF_ERR_CODEC', `block could not be decompressed (${this.#codec ?? this.#codecId}): ${why}`, { ...this.#where, ...(cause === undefined ? {} : { cause }) })
+  }
+
+  #emit(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    this.#produced += chunk.length
+    if (this.#produced > this.#plainLen) throw this.#fail(`it expands beyond the ${this.#plainLen} bytes it declares`)
+    this.#sink(chunk)
+  }
+
+  push(chunk: Buffer): void {
+    switch (this.#codec) {
+      case 'none': this.#emit(chunk); break
       case 'zstd': {
-        // Into a buffer of exactly the declared size: a frame that claims or produces more fails here,
-        // before anything larger than the block's own declaration is allocated.
-        out = Buffer.allocUnsafe(plainLen)
-        const n = zstdBinding.decompress(out, body)
-        if (n !== plainLen) out = out.subarray(0, n)
+        let src = chunk
+        while (src.length > 0) {
+          let r
+          try {
+            r = this.#dctx!.decompressStream(this.#scratch!, src)
+          } catch (cause) {
+            throw this.#fail((cause as Error).message, cause)
+          }
+          const [hint, produced, consumed] = r
+          this.#zstdHint = hint
+          this.#emit(this.#scratch!.subarray(0, produced))
+          src = src.subarray(consumed)
+          if (produced === 0 && consumed === 0) throw this.#fail('the decoder made no progress')
+        }
         break
       }
-      case 'gzip': out = gunzipSync(body, { maxOutputLength: Math.max(plainLen, 1) }); break
-      case 'brotli': out = brotliDecompressSync(body, { maxOutputLength: Math.max(plainLen, 1) }); break
-      default: throw new Error(`unknown codec id ${codecId}`)
+      // zlib has no synchronous streaming API: the compressed input (at most one box) is gathered, and its
+      // output is capped by maxOutputLength as zlib produces it.
+      default: this.#parts.push(chunk)
     }
-  } catch (cause) {
-    throw new MaifError('MAIF_ERR_CODEC', `block could not be decompressed (${codec ?? codecId})`, { ...where, cause })
   }
-  if (out.length !== plainLen) {
-    throw new MaifError('MAIF_ERR_CODEC', `block decompressed to ${out.length} bytes but declares ${plainLen}`, where)
+
+  end(): void {
+    if (this.#codec === 'zstd') {
+      // The last call returns 0 once a frame is decoded and flushed. Otherwise flush what the decoder still
+      // holds (its output buffer was full); if that yields nothing, the frame is incomplete.
+      while (this.#zstdHint !== 0) {
+        let r
+        try {
+          r = this.#dctx!.decompressStream(this.#scratch!, Buffer.alloc(0))
+        } catch (cause) {
+          throw this.#fail((cause as Error).message, cause)
+        }
+        if (r[1] === 0) throw this.#fail('the frame is truncated')
+        this.#zstdHint = r[0]
+        this.#emit(this.#scratch!.subarray(0, r[1]))
+      }
+    } else if (this.#codec === 'gzip' || this.#codec === 'brotli') {
+      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
+      this.#parts = []
+      let out: Buffer
+      try {
+        // One byte over the declaration, so that "more than declared" is told apart from "exactly".
+        const o = { maxOutputLength: this.#plainLen + 1 }
+        out = this.#codec === 'gzip' ? gunzipSync(input, o) : brotliDecompressSync(input, o)
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw this.#fail(`it expands beyond the ${this.#plainLen} bytes it declares`, cause)
+        throw this.#fail((cause as Error).message, cause)
+      }
+      this.#emit(out)
+    }
+    if (this.#produced !== this.#plainLen) {
+      throw new MaifError('MAIF_ERR_CODEC', `block decompressed to ${this.#produced} bytes but declares ${this.#plainLen}`, this.#where)
+    }
   }
-  return out
+}
+
+/** Decompresses a whole body into one buffer of exactly the declared size (a block that a caller keeps). */
+export function decompress(codecId: number, body: Buffer, plainLen: number, where: Where = {}): Buffer {
+  if (CODEC_NAMES[codecId] === 'none') {
+    if (body.length !== plainLen) throw new MaifError('MAIF_ERR_CODEC', `block decompressed to ${body.length} bytes but declares ${plainLen}`, where)
+    return body
+  }
+  const out = new PlainCollector(plainLen)
+  const inf = new BlockInflater(codecId, plainLen, (c) => out.add(c), where)
+  inf.push(body)
+  inf.end()
+  return out.buffer
+}
+
+/** Gathers a block's output into one buffer of its declared size (the inflater has checked the bound). */
+export class PlainCollector {
+  readonly buffer: Buffer
+  #at = 0
+
+  constructor(plainLen: number) {
+    this.buffer = Buffer.allocUnsafe(plainLen)
+  }
+
+  add(chunk: Buffer): void {
+    this.#at += chunk.copy(this.buffer, this.#at)
+  }
+
+  /** Overwrites what was gathered (a block that failed authentication afterwards). */
+  wipe(): void {
+    this.buffer.fill(0, 0, this.#at)
+  }
+}
+
+/**
+ * Keeps only the head of a block's output: the inner length prefix and private metadata (FORMAT.md §5.3), so
+ * that a reader that checks a block without keeping it still checks its inner layout.
+ */
+export class InnerHeadCollector {
+  #head: Buffer[] = []
+  #have = 0
+  #need = 4
+
+  add(chunk: Buffer): void {
+    if (this.#have >= this.#need) return
+    const take = chunk.subarray(0, this.#need - this.#have)
+    this.#head.push(Buffer.from(take))
+    this.#have += take.length
+    if (this.#need === 4 && this.#have >= 4) {
+      const h = Buffer.concat(this.#head)
+      this.#head = [h]
+      this.#need = 4 + h.readUInt32BE(0)
+      if (chunk.length > take.length) this.add(chunk.subarray(take.length))
+    }
+  }
+
+  /** The bytes kept: `privLen ‖ priv` (or fewer, when the block is shorter than it says). */
+  get head(): Buffer {
+    return Buffer.concat(this.#head)
+  }
 }

@@ -1,8 +1,9 @@
 // Shared by every read path (verifier, reader, decryptor): unwrap a session key and open a data box.
-import type { KeyObject } from 'node:crypto'
+import { createDecipheriv, type KeyObject } from 'node:crypto'
 import { MaifError, wrapError } from '../errors.js'
-import { BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, ENC_AES_256_GCM, HEADER_LEN, parseJsonObject, type BoxHeader, type DataPrefix, type SessionInfo } from './format.js'
-import { buildAad, checkCommitment, deriveSessionKeys, open as aeadOpen } from './crypto.js'
+import { BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeInner, ENC_AES_256_GCM, HEADER_LEN, parseJsonObject, type BoxHeader, type DataPrefix, type SessionInfo } from './format.js'
+import { buildAad, checkCommitment, deriveSessionKeys, nonceFor, open as aeadOpen, TAG_LEN } from './crypto.js'
+import { BlockInflater, InnerHeadCollector, PlainCollector } from './codec.js'
 import type { KeyProvider } from './keyring.js'
 
 export function sessionContext(containerId: Buffer, sessionId: Buffer): Record<string, string> {
@@ -57,4 +58,68 @@ export function openBody(key: KeyObject | null, containerId: Buffer, sessionId: 
   if (!key) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `block #${h.seq} is encrypted; a keyring is needed to read it`, where)
   const aad = buildAad({ containerId, sessionId, type: h.type, version: BOX_VERSION, flags: h.flags, prefix: bytes.subarray(HEADER_LEN, HEADER_LEN + DATA_PREFIX_LEN), pub: d.pubBytes })
   return aeadOpen(key, d.prefix.counter, aad, d.body, where)
+}
+
+/** The ciphertext is decrypted in slices of this size, each handed to the decompressor as it comes. */
+const DECRYPT_SLICE = 1 << 20
+
+/**
+ * Decrypts (when encrypted) and decompresses a data box in a stream, passing each plaintext chunk to `sink`
+ * (valid only during the call). The chunks are not yet authenticated when they arrive: the AES-GCM tag is
+ * checked at the end, and a tag failure is reported before any codec error, so a caller must discard what it
+ * gathered when this throws. Memory: one slice of ciphertext, one of compressed plaintext, the decoder's window.
+ */
+export function openBlockStream(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number, sink: (chunk: Buffer) => void): void {
+  const where = { offset, seq: h.seq }
+  const inf = new BlockInflater(d.prefix.codec, d.prefix.plainLen, sink, where)
+  if (d.prefix.enc !== ENC_AES_256_GCM) {
+    inf.push(d.body)
+    inf.end()
+    return
+  }
+  if (!key) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `block #${h.seq} is encrypted; a keyring is needed to read it`, where)
+  if (d.body.length < TAG_LEN) throw new MaifError('MAIF_ERR_DECRYPT', 'ciphertext is shorter than its tag', where)
+  const aad = buildAad({ containerId, sessionId, type: h.type, version: BOX_VERSION, flags: h.flags, prefix: bytes.subarray(HEADER_LEN, HEADER_LEN + DATA_PREFIX_LEN), pub: d.pubBytes })
+  const dec = createDecipheriv('aes-256-gcm', key, nonceFor(d.prefix.counter))
+  dec.setAAD(aad)
+  dec.setAuthTag(d.body.subarray(d.body.length - TAG_LEN))
+  const ct = d.body.subarray(0, d.body.length - TAG_LEN)
+  let codecError: unknown
+  const feed = (part: Buffer): void => {
+    if (codecError !== undefined || part.length === 0) return
+    try {
+      inf.push(part)
+    } catch (err) {
+      codecError = err // keep decrypting: a forged block must fail as DECRYPT, not as a codec error
+    }
+  }
+  for (let o = 0; o < ct.length; o += DECRYPT_SLICE) feed(dec.update(ct.subarray(o, o + DECRYPT_SLICE)))
+  let fin: Buffer
+  try {
+    fin = dec.final()
+  } catch (cause) {
+    throw new MaifError('MAIF_ERR_DECRYPT', `block ${h.seq} failed authentication: it was altered, moved, or belongs to another container or key`, { ...where, cause })
+  }
+  feed(fin)
+  if (codecError !== undefined) throw codecError
+  inf.end()
+}
+
+/** Opens a data box into its private metadata and data (one buffer of the declared plaintext size). */
+export function openBlockData(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number): { priv: Record<string, unknown>; data: Buffer } {
+  const out = new PlainCollector(d.prefix.plainLen)
+  try {
+    openBlockStream(key, containerId, sessionId, h, bytes, d, offset, (c) => out.add(c))
+  } catch (err) {
+    out.wipe() // unauthenticated plaintext is never left behind
+    throw err
+  }
+  return decodeInner(out.buffer, offset)
+}
+
+/** Authenticates and decompresses a data box without keeping its data (verification): bounded memory. */
+export function checkBlock(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number): void {
+  const head = new InnerHeadCollector()
+  openBlockStream(key, containerId, sessionId, h, bytes, d, offset, (c) => head.add(c))
+  decodeInner(head.head, offset)
 }

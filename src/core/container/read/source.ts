@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream'
 import { openFile } from '../../format/io.js'
 import { scanBoxes } from '../scanner.js'
+import { DEFAULT_MAX_BOX } from '../../format/codec.js'
 import type { BoxHeader } from '../../format/format.js'
 
 export interface RawBox {
@@ -11,15 +12,16 @@ export interface RawBox {
   bytes: Buffer
 }
 
-export interface ContainerSourceOptions { highWaterMark?: number; chunkBytes?: number }
+export interface ContainerSourceOptions { highWaterMark?: number; chunkBytes?: number; maxBoxBytes?: number }
 
 export function containerSource(path: string, opts: ContainerSourceOptions = {}): Readable {
   async function* boxes(): AsyncGenerator<RawBox> {
     const { fh, size } = await openFile(path, 'r')
     try {
-      // The scanner reuses its buffer, so each box is copied before it is handed downstream.
-      for await (const b of scanBoxes(fh, size, opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {})) {
-        yield { kind: 'raw', offset: b.offset, header: b.header, bytes: Buffer.from(b.bytes) }
+      // The scanner reuses its chunk buffer, so a box is copied before it is handed downstream, unless it was
+      // read into a buffer of its own. A data box over maxBoxBytes is refused before it is read.
+      for await (const b of scanBoxes(fh, size, { ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}), maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) {
+        yield { kind: 'raw', offset: b.offset, header: b.header, bytes: b.owned ? b.bytes : Buffer.from(b.bytes) }
       }
     } finally {
       await fh.close()

@@ -14,7 +14,14 @@ export interface CheckpointCadence {
   blocks?: number
   /** Checkpoint when this many ms have passed since the last one and data is pending (0 = off). */
   ms?: number
+  /**
+   * Checkpoint once the data boxes since the last one reach this many bytes (default 32 MiB). Readers that
+   * release data only under a verified checkpoint hold what lies between two (cat's default window is 64 MiB).
+   */
+  bytes?: number
 }
+
+export const DEFAULT_CHECKPOINT_BYTES = 32 << 20
 
 export interface HashChainerOptions {
   session: WriterSession
@@ -26,9 +33,11 @@ export class HashChainer extends Transform {
   readonly #s: WriterSession
   readonly #everyBlocks: number
   readonly #everyMs: number
+  readonly #everyBytes: number
   #offset: number
   #entries: IndexEntry[] = []
   #pending = 0
+  #pendingBytes = 0
   #records = 0
   #started = false
   #lastCommit: number
@@ -41,9 +50,12 @@ export class HashChainer extends Transform {
     const ms = opts.checkpointEvery?.ms ?? 1000
     if (!Number.isInteger(blocks) || blocks < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'checkpointEvery.blocks must be a positive integer')
     if (!Number.isInteger(ms) || ms < 0) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'checkpointEvery.ms must be a non-negative integer')
+    const bytes = opts.checkpointEvery?.bytes ?? DEFAULT_CHECKPOINT_BYTES
+    if (!Number.isSafeInteger(bytes) || bytes < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'checkpointEvery.bytes must be a positive integer')
     this.#s = opts.session
     this.#everyBlocks = blocks
     this.#everyMs = ms
+    this.#everyBytes = bytes
     this.#offset = opts.session.startOffset
     this.#lastCommit = opts.session.now()
     // An idle stream (a quiet Kafka topic) must still get its pending blocks committed on time.
@@ -63,8 +75,9 @@ export class HashChainer extends Transform {
       if (this.#s.encrypted && sealed.enc === ENC_NONE) throw new MaifError('MAIF_ERR_ENCRYPTION_REQUIRED', 'a plaintext block reached an encrypted session')
       this.#frame(sealed.type, sealed.flags, sealed.payload, sealed.payloadLen, sealed.records)
       this.#pending++
+      this.#pendingBytes += HEADER_LEN + sealed.payloadLen
       this.#records += sealed.records
-      if (this.#pending >= this.#everyBlocks || (this.#everyMs > 0 && this.#s.now() - this.#lastCommit >= this.#everyMs)) this.#commit()
+      if (this.#pending >= this.#everyBlocks || this.#pendingBytes >= this.#everyBytes || (this.#everyMs > 0 && this.#s.now() - this.#lastCommit >= this.#everyMs)) this.#commit()
       cb()
     } catch (err) {
       cb(err as Error)
@@ -134,6 +147,7 @@ export class HashChainer extends Transform {
     s.prevNoteHash = noteHash(note)
     this.#offset = tailOffset + TAIL_LEN
     this.#pending = 0
+    this.#pendingBytes = 0
     this.#lastCommit = s.now()
     // Announced before it is written: a cursor records its position first, so that a crash can only
     // leave a cursor ahead of nothing (the container's committed tree size picks the matching entry).
