@@ -45,6 +45,7 @@ export default async function pack(args: string[]): Promise<number> {
     out, keyring, format, codec, plaintext: values.plaintext === true,
     ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
   })
+  await import('../builtins.js')
   const { runPipeline } = await import('../core/runtime/engine.js')
   const signals = gracefulSignals()
   try {
