@@ -9,7 +9,7 @@ export default async function lint(args: string[]): Promise<number> {
   const all = []
   for (const file of positionals) {
     // Info-level issues (what a sink adds, what it leaves uncompressed) are shown with --verbose only.
-    const issues = (await lintPipelineFile(file)).filter((i) => values.verbose || i.severity !== 'info')
+    const issues = await lintPipelineFile(file, { verbose: values.verbose === true })
     errors += issues.filter((i) => i.severity === 'error').length
     all.push(...issues)
     if (!values.json) for (const i of issues) process.stdout.write(formatIssue(i) + '\n')

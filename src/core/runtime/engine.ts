@@ -95,13 +95,17 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   })
   let deadLetters: DeadLetters = new DeadLetters(null, null)
   const stageDeadLetters = new Map<string, number>()
-  const context = (type: string, label: string): BuildContext => ({
+  const context = (type: string, label: string, dlStage = type): BuildContext => ({
     type, label, cwd, logger: log, metrics, keyringFlag: opts.keyring, defaultKeyring: def.security?.keyring, pool: getPool, stop, retry, batching,
     outputs: outputsInfo,
     deadLetter: (d: DeadLetterInput) => {
+      if (d.at && !d.source && source?.locate) {
+        const where = source.locate(d.at.batch.ack, d.at.batch.origin ? d.at.batch.origin[d.at.record]! : d.at.record)
+        if (where) d = { ...d, source: where }
+      }
       metrics.deadLetters++
       stageDeadLetters.set(label, (stageDeadLetters.get(label) ?? 0) + 1)
-      deadLetters.write(deadLetterOf(type, label, d))
+      deadLetters.write(deadLetterOf(dlStage, label, d))
     },
   })
   const noAcks: SinkAcks = { committing: async () => undefined, committed: () => undefined }
@@ -132,7 +136,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     // Acknowledgements: outputs report what they made durable; the source hears it, in order.
     const tracker = new AckTracker(sinks.outputs.length, sinks.mode === 'fallback')
     const srcEntry = def.source
-    source = (await build(registry.get('source', srcEntry.type)!, srcEntry, context(srcEntry.type, srcEntry.label ?? 'source'))) as SourceInstance
+    source = (await build(registry.get('source', srcEntry.type)!, srcEntry, context(srcEntry.type, srcEntry.label ?? 'source', 'source'))) as SourceInstance
     const src = source
     const tell = (p: AckProgress): void => {
       if (p.done.length === 0 && !p.partial) return

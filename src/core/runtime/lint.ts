@@ -70,9 +70,6 @@ export function lintDefinition(raw: unknown, registry: ComponentRegistry): RawIs
     if (first) out.push({ severity: 'error', rule: 'order/duplicate-stage', path: t.path, message: `stage '${t.type}' appears twice (${describe(first.path)} and ${describe(t.path)})`, hint: 'remove one of them' })
     else seen.set(t.type, t)
   }
-  if (firstBlock !== -1 && !sinks.some((s) => registry.get('sink', s.type)?.framesBlocks)) {
-    out.push({ severity: 'warning', rule: 'stage/block-without-container', path: transforms[firstBlock]!.path, message: `block stages (${transforms.filter((t) => t.stage === 'block').map((t) => t.type).join(', ')}) configure container outputs, and this pipeline has none`, hint: 'remove them, or add a container sink' })
-  }
 
   // Each component's own rules, next to the component.
   const all = [...(source ? [source] : []), ...transforms, ...sinks]

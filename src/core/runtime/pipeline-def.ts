@@ -60,7 +60,6 @@ export const PIPELINE_RULES = {
   'order/duplicate-stage': 'a stage that may appear once appears twice',
   'order/frame-first': 'a block stage comes before frame',
   'order/record-stage-after-frame': 'a record stage comes after frame (or another block stage)',
-  'stage/block-without-container': 'block stages in a pipeline with no container output (warning)',
 } as const
 // Components add their own rules (order/compress-before-encrypt, security/container-requires-encrypt, …):
 // see each component's lint().
@@ -85,8 +84,8 @@ export interface LoadPipelineOptions {
   registry?: ComponentRegistry
 }
 
-/** Lint takes the same options as loading (--set overrides are linted with the file). */
-export type LintOptions = LoadPipelineOptions
+/** Lint takes the same options as loading (--set overrides are linted with the file), and `verbose` for info-level issues. */
+export type LintOptions = LoadPipelineOptions & { verbose?: boolean }
 
 export interface LoadedPipeline {
   definition: PipelineDefinition
@@ -312,13 +311,14 @@ export async function loadPipelineFile(path: string, opts: LoadPipelineOptions =
  */
 export async function lintPipelineFile(path: string, opts: LintOptions = {}): Promise<LintIssue[]> {
   const format = pipelineFileFormat(path)
-  if (format === 'yaml' || format === 'json') return analyzeText(await readText(path), path, format, opts).issues
-  return (await analyzeModule(path, format, opts)).issues
+  const issues = format === 'yaml' || format === 'json' ? analyzeText(await readText(path), path, format, opts).issues : (await analyzeModule(path, format, opts)).issues
+  return opts.verbose ? issues : issues.filter((i) => i.severity !== 'info')
 }
 
 /** Lints YAML or JSON text; `file` is only used in the issues. */
 export function lintPipelineSource(text: string, file: string, opts: LintOptions & { format?: 'yaml' | 'json' } = {}): LintIssue[] {
-  return analyzeText(text, file, opts.format ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'yaml'), opts).issues
+  const issues = analyzeText(text, file, opts.format ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'yaml'), opts).issues
+  return opts.verbose ? issues : issues.filter((i) => i.severity !== 'info')
 }
 
 /** "file:line:col: severity: message [rule]" plus an indented hint line; issues without a file use their path. */

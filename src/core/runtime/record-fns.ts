@@ -87,9 +87,9 @@ async function batches(fn: BatchFn, b: LinesBatch, ctx: RecordFnContext, counter
       if (await retryAfter(ctx, counters, err, attempts)) continue
       // The whole batch failed: each of its records goes to the dead letters, with the function's error.
       let start = 0
-      for (let nl = b.data.indexOf(0x0a); nl !== -1; nl = b.data.indexOf(0x0a, start)) {
+      for (let nl = b.data.indexOf(0x0a), i = 0; nl !== -1; nl = b.data.indexOf(0x0a, start), i++) {
         counters.errors++
-        ctx.deadLetter({ code: codeOf(err), reason: (err as Error)?.message ?? String(err), attempts, raw: b.data.subarray(start, nl) })
+        ctx.deadLetter({ code: codeOf(err), reason: (err as Error)?.message ?? String(err), attempts, raw: b.data.subarray(start, nl), at: { batch: b, record: i } })
         start = nl + 1
       }
       return { ...b, data: Buffer.alloc(0), count: 0, origin: new Uint32Array(0) }
@@ -108,7 +108,7 @@ async function records(fn: RecordFn, batch: LinesBatch, ctx: RecordFnContext, co
   for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start), i++) {
     const raw = data.subarray(start, nl)
     start = nl + 1
-    const kept = await record(fn, raw, json, ctx, counters)
+    const kept = await record(fn, raw, json, ctx, counters, { batch, record: i })
     if (kept !== raw) changed = true
     if (kept) {
       out.push(kept, NL)
@@ -119,7 +119,7 @@ async function records(fn: RecordFn, batch: LinesBatch, ctx: RecordFnContext, co
   return { ...batch, data: Buffer.concat(out), count: origin.length, origin: Uint32Array.from(origin) }
 }
 
-async function record(fn: RecordFn, raw: Buffer, json: boolean, ctx: RecordFnContext, counters: StageCounters): Promise<Buffer | null> {
+async function record(fn: RecordFn, raw: Buffer, json: boolean, ctx: RecordFnContext, counters: StageCounters, at: { batch: Batch; record: number }): Promise<Buffer | null> {
   const text = raw.toString('utf8')
   const rec = lazyRecord(raw, text, json)
   let attempts = 0
@@ -138,7 +138,7 @@ async function record(fn: RecordFn, raw: Buffer, json: boolean, ctx: RecordFnCon
     } catch (err) {
       if (await retryAfter(ctx, counters, err, attempts)) continue
       counters.errors++
-      ctx.deadLetter({ code: codeOf(err), reason: (err as Error)?.message ?? String(err), attempts, raw })
+      ctx.deadLetter({ code: codeOf(err), reason: (err as Error)?.message ?? String(err), attempts, raw, at })
       return null
     }
   }

@@ -104,6 +104,8 @@ export interface DeadLetterInput {
   attempts?: number
   truncated?: boolean
   source?: DeadLetter['source']
+  /** Which record of which batch failed: the engine asks the source where it was read (file and line). */
+  at?: { batch: Batch; record: number }
 }
 
 /** What every component's build() gets. */
@@ -156,6 +158,8 @@ export interface SourceInstance {
   /** After every output has made these records durable: commit Kafka offsets, mark objects done. */
   commit?(progress: AckProgress): void | Promise<void>
   stats(): SourceStats
+  /** Where the record `ordinal` of the batch `token` was read, for dead letters of later stages. */
+  locate?(token: AckToken, ordinal: number): DeadLetter['source']
   /** Where the source keeps its progress (a cursor file), for the report. */
   describe?(): { cursor?: string | null }
   close?(): Promise<void>

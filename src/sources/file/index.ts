@@ -99,6 +99,11 @@ export const fileSource = defineSource({
         if (key === null) cursor.record(null, 0, committedRecords)
       },
       stats: () => ({ records: o.format === 'binary' ? stats.accepted : stats.lines, bytes: stats.bytes, files: stats.files, ...(totalBytes === undefined ? {} : { totalBytes }) }),
+      locate(token, ordinal) {
+        const t = token as FileToken
+        const line = t.lines?.[ordinal]
+        return line === undefined ? { file: t.file } : { file: t.file, line }
+      },
       describe: () => ({ cursor: cursorPath }),
       async close() {
         cursor?.close()
