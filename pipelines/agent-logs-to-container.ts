@@ -1,6 +1,6 @@
 // The same pipeline as agent-logs-to-container.yaml, written in TypeScript: both yield the same records
 // in their containers (test/engine-yaml-ts.test.ts checks it).
-import { definePipeline } from '../src/core/runtime/pipeline-def.js'
+import { definePipeline } from 'maif'
 
 export default definePipeline({
   name: 'agent-logs-to-container',

@@ -1,43 +1,41 @@
-// The agent-logs pipeline as TypeScript, with a user plugin stage that redacts e-mail addresses from each
-// record before it is framed. `redact-emails` is not built in: the engine looks it up in its stage registry
-// (and validates its options) when it builds the pipeline; the definition layer only checks its name.
+// The agent-logs pipeline as TypeScript, with a user transform that redacts e-mail addresses from each
+// record before it is framed. `redact-emails` is not built in: the pipeline declares it (defineTransform)
+// and registers it for itself (definePipeline's `components`); its options are checked like a built-in's.
 //
 // Strings may use the same ${VAR} / ${VAR:default} interpolation as YAML (single quotes, not a template
 // literal): the loader applies it with the env it is given, so one module serves every environment.
 //
 // `maif run` loads .ts pipelines on Node 20 too (it transpiles them with jiti).
-import { definePipeline } from '../src/core/runtime/pipeline-def.js'
-import { recordStage, type PipelineRecord } from '../src/core/runtime/registry.js'
-import { MaifError } from '../src/core/errors.js'
+import { definePipeline, defineTransform, mapRecords, z, type PipelineRecord } from 'maif'
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g
 
-interface RedactOptions extends Record<string, unknown> { fields: string[]; replacement: string }
-
-/** The plugin stage: registered by name for this pipeline; its options are checked when the pipeline is built. */
-export const stages = {
-  'redact-emails': recordStage<RedactOptions>(
-    (rec: PipelineRecord, o) => {
+/** The transform: a strict options schema, and a function per record (dead letters and retries come with mapRecords). */
+export const redactEmails = defineTransform({
+  type: 'redact-emails',
+  description: 'replace e-mail addresses in the given fields',
+  options: {
+    fields: z.array(z.string().min(1)).min(1).describe('record fields to redact'),
+    replacement: z.string().describe('what replaces each address (default [redacted])').optional(),
+  },
+  build(o, ctx) {
+    const replacement = o.replacement ?? '[redacted]'
+    return mapRecords((rec: PipelineRecord) => {
       const value = rec.value as Record<string, unknown>
       let changed = false
       const out: Record<string, unknown> = { ...value }
       for (const f of o.fields) {
         const v = value[f]
         if (typeof v === 'string' && EMAIL.test(v)) {
-          out[f] = v.replace(EMAIL, o.replacement)
+          out[f] = v.replace(EMAIL, replacement)
           changed = true
         }
         EMAIL.lastIndex = 0
       }
       return changed ? { value: out, raw: rec.raw } : rec
-    },
-    (opts) => {
-      const fields = opts.fields
-      if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string')) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'redact-emails: fields must be a list of field names')
-      return { fields, replacement: typeof opts.replacement === 'string' ? opts.replacement : '[redacted]' }
-    },
-  ),
-}
+    }, ctx)
+  },
+})
 
 export default definePipeline({
   name: 'agent-logs-redacted',
@@ -64,4 +62,4 @@ export default definePipeline({
   deadLetter: { type: 'file', path: '${MAIF_OUT:out/agent-logs.maif}.dead-letter.jsonl' },
   retry: { maxAttempts: 5, backoff: { initialMs: 100, maxMs: 5000, multiplier: 2 } },
   labels: { team: 'platform', dataset: 'agent-logs' },
-})
+}, { components: [redactEmails] })

@@ -1,31 +1,54 @@
-// Public API of maif.
+// Public API of maif: `import { definePipeline, runPipeline, defineSource, … } from 'maif'`.
+import './builtins.js'
+
 export { MaifError, ErrorCodes, isMaifError, type ErrorCode } from './core/errors.js'
+
+// The container format, keys and signatures.
 export {
   BLOCK_TYPES, CODECS, FLAG_CONTINUES, HEADER_LEN, TAIL_LEN, isWritableDataType,
   type BoxHeader, type Codec, type DataType, type IndexEntry, type SessionInfo,
 } from './core/format/format.js'
 export { CompactTree, leafHash, nodeHash, rootOf, inclusionProof, verifyInclusion, consistencyProof, verifyConsistency, EMPTY_ROOT } from './core/format/merkle.js'
-export { LocalKeyring, generateKeyring, loadKeyring, loadPublicKey, type KeyProvider, type DataKey } from './core/format/keyring.js'
+export { LocalKeyring, generateKeyring, loadKeyring, loadPublicKey, resolveKeyringDir, type KeyProvider, type DataKey } from './core/format/keyring.js'
 export { LocalSigner, generateSigningKey, keyIdOf, verifySignature, SIGNATURE_ALGS, type Signer, type SignatureAlg } from './core/format/signing.js'
+export { WorkerPool } from './core/workers/worker-pool.js'
+
+// The container API.
 export { WriterSession, withAppendPolicy, type SessionOptions, type AppendPolicy } from './core/container/session.js'
 export { ContainerLock, type LockHolder } from './core/container/lock.js'
 export { DEFAULT_MAX_BOX } from './core/format/codec.js'
 export { openContainerWriter, writeContainer, type ContainerWriter, type ContainerWriterOptions } from './core/container/writer.js'
+export { buildWritePath, completeWritePath, type WriteStage } from './core/container/write-path.js'
 export { verifyContainer, ContainerVerifier, DEFAULT_WINDOW, type VerifyOptions, type VerifyResult, type VerifyIssue, type OpenedBlock, type Witness } from './core/container/verify.js'
 export { ContainerReader, type ReaderOptions } from './core/container/reader.js'
 export { recoverContainer, type RecoverOptions, type RecoverResult, type LaterCommit } from './core/container/recover.js'
 export { inspectContainer, type InspectInfo, type InspectProblem } from './core/container/inspect.js'
-export { WorkerPool } from './core/workers/worker-pool.js'
 export type { Block, CompressedBlock, SealedBlock, Box, Commit, PendingCheckpoint } from './core/container/blocks.js'
 export { BlockFramer, type FramerOptions, type RecordInput, type BinaryRecord, type LineBatch } from './core/container/write/framer.js'
 export { Compressor, type CompressorOptions } from './core/container/write/compressor.js'
 export { Encryptor, type EncryptorOptions } from './core/container/write/encryptor.js'
 export { HashChainer, DEFAULT_CHECKPOINT_BYTES, type HashChainerOptions, type CheckpointCadence } from './core/container/write/hash-chainer.js'
 export { CheckpointSigner, type CheckpointSignerOptions } from './core/container/write/signer.js'
+export { ContainerSink as ContainerAppender, type ContainerSinkOptions as ContainerAppenderOptions, type FsyncPolicy } from './core/container/write/appender.js'
 export { Verifier, type VerifierOptions } from './core/container/read/verifier.js'
 export { Decryptor, type DecryptorOptions, type OpenedBox } from './core/container/read/decryptor.js'
 export { Decompressor } from './core/container/read/decompressor.js'
-export { Deframer, type DeframerOptions, type BinaryPiece } from './core/container/read/deframer.js'
-export { ContainerSink, type ContainerSinkOptions, type FsyncPolicy } from './core/container/write/appender.js'
+export { Deframer, type DeframerOptions, type BinaryPiece as DeframedPiece } from './core/container/read/deframer.js'
 export { containerSource, type RawBox } from './core/container/read/source.js'
-export { readFiles, type FileSourceOptions, type FileFormat, type Rejection } from './sources/file/read.js'
+
+// Pipelines: definitions, the engine, and the component model.
+export { definePipeline, loadPipelineFile, lintPipelineFile, checkPipeline, formatIssue, PipelineDefError, type LintIssue, type PipelineIssue, type LoadedPipeline } from './core/runtime/pipeline-def.js'
+export { pipelineSchema, pipelineJsonSchema, type PipelineDefinition, type ComponentEntry } from './core/runtime/pipeline-schema.js'
+export { runPipeline, checkEnvironment, type RunOptions, type RunReport } from './core/runtime/engine.js'
+export {
+  defineSource, defineTransform, defineSink, ComponentRegistry, builtins,
+  type ComponentSpec, type SourceSpec, type TransformSpec, type SinkSpec, type LintContext, type LintEntry, type CheckContext,
+} from './core/runtime/component.js'
+export { mapRecords, mapBatches, type PipelineRecord, type RecordFn, type BatchFn, type LineRecords, type RetryPolicy } from './core/runtime/record-fns.js'
+export { recordStage, componentsFromStages, type RecordStagePlugin } from './core/runtime/registry.js'
+export { RunMetrics, createLogger } from './core/runtime/observability.js'
+export type {
+  Batch, LinesBatch, BinaryBatch, BinaryPiece, AckToken, AckProgress, CommitRef, DeadLetter, DeadLetterInput,
+  BuildContext, SinkBuildContext, SinkAcks, SourceInstance, SourceStats, TransformInstance, SinkInstance, BlockStageEntry, RecordFormat,
+} from './core/runtime/types.js'
+export { z } from 'zod'

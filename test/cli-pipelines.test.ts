@@ -1,5 +1,6 @@
 // The pipeline commands of the CLI, run as child processes: `maif lint` (exit 0 / 1, file:line:col),
 // `maif validate` (exit 0 / 78 EX_CONFIG), `maif schema` (JSON Schema on stdout).
+import '../src/builtins.js'
 import t from 'tap'
 import { join } from 'node:path'
 import { maif } from './helpers/cli.js'
@@ -45,7 +46,7 @@ t.test('lint: bad fixtures exit 1 and point at file:line:col', async (t) => {
     ['frame-not-first.yaml', [[3, 5, 'error', 'order/frame-first'], [5, 5, 'error', 'order/record-stage-after-frame']]],
     ['container-no-encrypt.yaml', [[12, 7, 'error', 'security/container-requires-encrypt']]],
     ['env.yaml', [[15, 13, 'error', 'env/missing-var']]],
-    ['invalid-module.ts', [[1, 1, 'error', 'sign/requires-chain']]],
+    ['invalid-module.ts', [[1, 1, 'error', 'order/record-stage-after-frame']]],
     ['missing-export.mjs', [[1, 1, 'error', 'module/export']]],
     ['named-export.mjs', [[1, 1, 'error', 'schema/codec-level']]],
   ]

@@ -1,5 +1,6 @@
 // Binary inputs through the engine: each file is one object, split into segments, and comes back whole
 // even when the source is asked to read several files at once.
+import '../src/builtins.js'
 import t from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'

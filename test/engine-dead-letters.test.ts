@@ -1,12 +1,14 @@
 // Dead letters: every record the engine cannot deliver (source rejections, schema violations, user-stage
 // failures) is written to the dead-letter file with where it came from and its original text, and the run's
 // counts reconcile exactly. Record stages keep records byte for byte unless they return a new record object.
+import '../src/builtins.js'
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { builtinStages, runPipeline, type RunReport } from '../src/core/runtime/engine.js'
-import { StageRegistry, recordStage } from '../src/core/runtime/registry.js'
+import { runPipeline, type RunReport } from '../src/core/runtime/engine.js'
+import { componentsFromStages, recordStage } from '../src/core/runtime/registry.js'
+import type { ComponentSpec } from '../src/core/runtime/component.js'
 import { MaifError } from '../src/core/errors.js'
 import type { PipelineDefinition } from '../src/core/runtime/pipeline-schema.js'
 import { maif } from './helpers/cli.js'
@@ -40,11 +42,10 @@ t.test('fixture shape (precondition)', async (t) => {
 
 interface Calls { failOnX: Map<number, number> }
 
-function registry(calls: Calls): StageRegistry {
+function registry(calls: Calls): ComponentSpec[] {
   const flakyDone = new Set<number>()
-  return new StageRegistry()
-    .register('validate-json', builtinStages.get('validate-json')!)
-    .register('fail-on-x', recordStage((rec) => {
+  return componentsFromStages({
+    'fail-on-x': recordStage((rec) => {
       const v = rec.value as { id: number; x?: boolean; y?: boolean; flaky?: boolean }
       calls.failOnX.set(v.id, (calls.failOnX.get(v.id) ?? 0) + 1)
       if (v.x === true) throw new Error(`transient failure for id ${v.id}`)
@@ -54,13 +55,14 @@ function registry(calls: Calls): StageRegistry {
         throw new Error(`flaky once for id ${v.id}`)
       }
       return rec
-    }))
-    .register('rewrite', recordStage((rec) => {
+    }),
+    rewrite: recordStage((rec) => {
       const v = rec.value as Record<string, unknown>
       if (typeof v.upper === 'string') return { value: { ...v, upper: v.upper.toUpperCase() }, raw: rec.raw }
       if (v.reserialize === true) return { ...rec } // same value, but a new object
       return rec
-    }))
+    }),
+  })
 }
 
 function definition(input: string, dir: string, keyring: string, extra: Partial<PipelineDefinition> = {}): PipelineDefinition {
@@ -94,7 +96,7 @@ async function check(t: Test, lineNos: number[]): Promise<void> {
   if (!whole) writeFileSync(input, lineNos.map(L).join('\n') + '\n')
   const at = (fixtureLine: number): number => lineNos.indexOf(fixtureLine) + 1 // line number in `input`
   const calls: Calls = { failOnX: new Map() }
-  const report: RunReport = await runPipeline(definition(input, dir, keys.dir), { registry: registry(calls), cwd: dir })
+  const report: RunReport = await runPipeline(definition(input, dir, keys.dir), { components: registry(calls), cwd: dir })
 
   const src = lineNos.filter((n) => n in SOURCE_REJECTS)
   const schema = lineNos.filter((n) => SCHEMA_REJECTS.includes(n))

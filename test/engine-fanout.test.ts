@@ -1,6 +1,7 @@
 // Fan-out: `mode: all` sends every record to every output; `mode: fallback` sends each record to the first
 // output that works and, when one fails, moves on without losing or duplicating records. Build-time refusals
 // (a container without encryption, an unknown plugin stage) happen before anything is written.
+import '../src/builtins.js'
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -181,6 +182,6 @@ t.test('an unknown plugin stage fails at build time, before any file is created'
   }, { cwd: dir }))
   t.equal(err?.code, 'MAIF_ERR_PIPELINE_DEF')
   t.match(err?.message, /redact-everything/)
-  t.match((err?.issues as Array<{ rule: string }> | undefined)?.map((i) => i.rule), ['stage/unknown-type'])
+  t.match((err?.issues as Array<{ rule: string }> | undefined)?.map((i) => i.rule), ['schema/unknown-type'])
   t.strictSame(readdirSync(dir).sort(), before, 'no output, dead-letter file or directory was created')
 })

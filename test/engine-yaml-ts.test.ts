@@ -1,12 +1,12 @@
 // The YAML and the TypeScript version of the agent-logs example are the same pipeline: run through the engine
 // (and through `maif run`), both write containers that verify and decrypt to the same records: the valid
 // lines of samples/agent-logs.jsonl, in order. The three malformed lines of the sample are dead-lettered.
+import '../src/builtins.js'
 import t from 'tap'
 import { join } from 'node:path'
 import { existsSync, readFileSync } from 'node:fs'
 import { loadPipelineFile } from '../src/core/runtime/pipeline-def.js'
-import { resolveKeyring } from '../src/core/runtime/pipeline-schema.js'
-import { builtinStages, runPipeline, type RunReport } from '../src/core/runtime/engine.js'
+import { runPipeline, type RunReport } from '../src/core/runtime/engine.js'
 import { maif } from './helpers/cli.js'
 import { freshKeyring, readContainer, readDeadLetters, repoPath, REPO, splitLines, validJsonLines } from './helpers/engine.js'
 
@@ -25,10 +25,10 @@ t.test('YAML and TS pipelines write containers with the same records', async (t)
   const dir = t.testdir()
   const keys = await freshKeyring(dir)
   const run = async (file: string, out: string): Promise<RunReport> => {
-    const loaded = await loadPipelineFile(file, { env: { MAIF_KEYRING: keys.dir, MAIF_OUT: out }, knownStages: builtinStages.names() })
-    t.equal(resolveKeyring(loaded.definition), keys.dir, `${file}: keyring interpolated from env`)
+    const loaded = await loadPipelineFile(file, { env: { MAIF_KEYRING: keys.dir, MAIF_OUT: out } })
+    t.equal(loaded.definition.transforms?.find((s) => s.type === 'encrypt')?.keyring, keys.dir, `${file}: keyring interpolated from env`)
     t.equal(loaded.definition.sink?.type === 'container' ? loaded.definition.sink.path : undefined, out, `${file}: MAIF_OUT interpolated`)
-    return runPipeline(loaded.definition, { registry: builtinStages.with(loaded.stages), cwd: REPO })
+    return runPipeline(loaded.definition, { components: loaded.components ?? [], cwd: REPO })
   }
   const outYaml = join(dir, 'yaml', 'agent-logs.maif')
   const outTs = join(dir, 'ts', 'agent-logs.maif')

@@ -1,3 +1,4 @@
+import '../src/builtins.js'
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'

@@ -1,3 +1,6 @@
+import '../src/builtins.js'
+import { builtins, defineTransform } from '../src/core/runtime/component.js'
+import type { Batch } from '../src/core/runtime/types.js'
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import { relative } from 'node:path'
@@ -119,19 +122,23 @@ t.test('missing keys and types point at the enclosing map', async (t) => {
     ['schema/missing-key', 7, 3],
   ])
   t.equal(issues[2]!.message, "missing required key 'path' in sink")
-  t.equal(issues[1]!.message, "a stage needs a 'type' naming a built-in or a registered plugin stage; got no type")
+  t.match(issues[1]!.message, "needs a 'type'")
   t.strictSame(at(lintPipelineSource('', 'empty.yaml')), [['schema/invalid-type', 1, 1]])
   t.strictSame(at(lintPipelineSource('# only a comment\nsource: { type: stdin, format: text }\n', 'c.yaml')), [['schema/sink-xor-sinks', 2, 1]])
 })
 
-t.test('knownStages turns unregistered plugin stage types into errors at the type', async (t) => {
+t.test('a transform type that is not registered is an error at the type, with the nearest registered one', async (t) => {
   const src = 'source: { type: stdin, format: jsonl }\ntransforms:\n  - type: redact-emails\n  - type: redact-phone\nsink: { type: stdout }\n'
-  t.strictSame(lintPipelineSource(src, 'k.yaml', { knownStages: ['redact-emails', 'redact-phones'] }).map((i) => [i.rule, i.line, i.column, i.hint]), [
-    ['stage/unknown-type', 4, 11, "did you mean 'redact-phones'?"],
-  ])
-  t.strictSame(lintPipelineSource(src, 'k.yaml'), [], 'without a registry, plugin stage types are the engine\'s business')
+  const phones = defineTransform({ type: 'redact-phones', description: 'test', options: {}, build: () => ({ transform: (b: Batch) => [b] }) })
+  const emails = defineTransform({ type: 'redact-emails', description: 'test', options: {}, build: () => ({ transform: (b: Batch) => [b] }) })
+  const issues = lintPipelineSource(src, 'k.yaml', { registry: builtins.with([phones, emails]) })
+  t.strictSame(issues.map((i) => [i.rule, i.line, i.column]), [['schema/unknown-type', 4, 11]])
+  t.match(issues[0]!.hint, "did you mean 'redact-phones'?")
+  const unknown = lintPipelineSource(src, 'k.yaml')
+  t.strictSame(unknown.map((i) => [i.rule, i.line]), [['schema/unknown-type', 3], ['schema/unknown-type', 4]], 'without the components, both are unknown')
   const typo = lintPipelineSource('source: { type: stdin, format: jsonl }\ntransforms: [ { type: frame }, { type: singn } ]\nsink: { type: stdout }\n', 't.yaml')
-  t.strictSame(typo.map((i) => [i.severity, i.rule, i.line, i.column, i.hint]), [['warning', 'stage/unknown-type', 2, 40, "did you mean 'sign'?"]])
+  t.strictSame(typo.map((i) => [i.severity, i.rule, i.line]), [['error', 'schema/unknown-type', 2]])
+  t.match(typo[0]!.hint, "did you mean 'sign'?")
 })
 
 t.test('YAML syntax errors stop before schema checks', async (t) => {
@@ -151,8 +158,8 @@ t.test('YAML syntax errors stop before schema checks', async (t) => {
 
 t.test('module files: issues without positions', async (t) => {
   const invalid = await lint('invalid-module.ts')
-  t.strictSame(invalid.map((i) => [i.rule, i.line, i.column, relative(here('.'), i.file)]), [['sign/requires-chain', 1, 1, 'fixtures/pipelines/invalid-module.ts']])
-  await t.rejects(loadPipelineFile(FIX('invalid-module.ts'), { env: {} }), { code: 'MAIF_ERR_PIPELINE_DEF', message: /invalid-module\.ts:1:1: error: 'sign' needs a 'chain' stage/ })
+  t.strictSame(invalid.map((i) => [i.rule, i.line, i.column, relative(here('.'), i.file)]), [['order/record-stage-after-frame', 1, 1, 'fixtures/pipelines/invalid-module.ts']])
+  await t.rejects(loadPipelineFile(FIX('invalid-module.ts'), { env: {} }), { code: 'MAIF_ERR_PIPELINE_DEF', message: /invalid-module\.ts:1:1: error: 'validate-json' works on records, so it must come before 'frame'/ })
   t.strictSame(at(await lint('missing-export.mjs')), [['module/export', 1, 1]])
   t.strictSame(at(await lint('named-export.mjs')), [['schema/codec-level', 1, 1]])
   await t.rejects(lint('throws-module.mjs'), { code: 'MAIF_ERR_PIPELINE_DEF', message: /throws-module\.mjs: the pipeline module failed to load: boom while building the pipeline/ })

@@ -1,3 +1,4 @@
+import '../src/builtins.js'
 import t from 'tap'
 import { fileURLToPath } from 'node:url'
 import {
@@ -11,17 +12,17 @@ import {
   validatePipeline,
   type PipelineDefinition,
 } from '../src/core/runtime/pipeline-def.js'
+import { z } from 'zod'
+import { builtins, defineTransform } from '../src/core/runtime/component.js'
+import type { Batch } from '../src/core/runtime/types.js'
+import { resolveKeyringDir } from '../src/core/format/keyring.js'
 import {
-  BUILTIN_STAGE_TYPES,
   encryptionRequired,
-  isBuiltinStage,
   parseDurationMs,
   pipelineJsonSchema,
-  PipelineSchema,
+  pipelineSchema,
   resolveDeadLetter,
-  resolveKeyring,
   resolveSinks,
-  stageKind,
 } from '../src/core/runtime/pipeline-schema.js'
 import { interpolate, interpolateString, interpolateValue } from '../src/core/runtime/env-interpolate.js'
 
@@ -70,7 +71,7 @@ t.test('the YAML, JSON and TypeScript examples load to equivalent definitions', 
   const [y2, j2, t2] = await Promise.all([EXAMPLE_YAML, FIX('agent-logs.json'), EXAMPLE_TS].map((f) => loadPipelineFile(f, { env })))
   for (const r of [y2!, j2!, t2!]) {
     t.strictSame(r.definition.sink, { type: 'container', path: '/data/run-7.maif', fsync: 'commit' }, r.source.format)
-    t.equal(resolveKeyring(r.definition), '/etc/maif/keys', r.source.format)
+    t.equal(r.definition.transforms?.find((x) => x.type === 'encrypt')?.keyring, '/etc/maif/keys', r.source.format)
     t.equal(r.definition.deadLetter?.path, '/data/run-7.maif.dead-letter.jsonl', r.source.format)
   }
 })
@@ -87,8 +88,8 @@ t.test('the batch example: directory glob, concurrency and cursor', async (t) =>
   t.strictSame(definition.transforms?.map((s) => s.type), ['validate-json', 'frame', 'compress', 'encrypt', 'chain', 'sign'])
   t.equal(definition.batching?.period, '2s')
   t.equal(parseDurationMs(definition.batching!.period!), 2000)
-  t.equal(resolveKeyring(definition), '.maif-keys')
-  t.strictSame(validatePipeline(definition), [])
+  t.equal(definition.transforms?.find((x) => x.type === 'encrypt')?.keyring, '.maif-keys')
+  t.strictSame(validatePipeline(definition).filter((i) => i.severity !== 'info'), [])
 })
 
 t.test('a module may export the definition as `pipeline` instead of default', async (t) => {
@@ -183,57 +184,66 @@ t.test('schema: strict objects, values and ranges', async (t) => {
   t.match(checkPipeline(minimal({ sink: { type: 'kafka' } })).issues[0]?.hint, 'Expected one of: container, stdout, file')
 })
 
-t.test('schema: plugin stages keep their options; built-in types cannot hide in the plugin branch', async (t) => {
-  const r = checkPipeline(minimal({ transforms: [{ type: 'redact-emails', label: 'pii', fields: ['a'], nested: { deep: true } }] }))
+const plugin = defineTransform({
+  type: 'redact-emails', description: 'test', options: { fields: z.array(z.string()), nested: z.strictObject({ deep: z.boolean() }).optional() },
+  build: () => ({ transform: (b: Batch) => [b] }),
+})
+const withPlugin = builtins.with([plugin])
+
+t.test('schema: a registered transform is checked by its own strict schema, like a built-in', async (t) => {
+  const r = checkPipeline(minimal({ transforms: [{ type: 'redact-emails', label: 'pii', fields: ['a'], nested: { deep: true } }] }), { registry: withPlugin })
   t.strictSame(r.issues, [])
   t.strictSame(r.definition?.transforms?.[0], { type: 'redact-emails', label: 'pii', fields: ['a'], nested: { deep: true } })
-  t.equal(isBuiltinStage(r.definition!.transforms![0]!), false)
+  const bad = checkPipeline(minimal({ transforms: [{ type: 'redact-emails', fields: 'a', extra: 1 }] }), { registry: withPlugin })
+  t.strictSame(bad.issues.map((i) => [i.rule, i.path]).sort(), [['schema/invalid-type', ['transforms', 0, 'fields']], ['schema/unknown-key', ['transforms', 0, 'extra']]])
 
-  // a built-in type with an unknown key is not accepted as a "plugin" with passthrough options
   const hidden = checkPipeline(minimal({ transforms: [{ type: 'frame', key: 'k' }] }))
   t.strictSame(hidden.issues.map((i) => [i.rule, i.path]), [['schema/unknown-key', ['transforms', 0, 'key']]])
   const wrong = checkPipeline(minimal({ transforms: [{ type: 'encrypt', keyring: 7 }] }))
   t.strictSame(wrong.issues.map((i) => [i.rule, i.path]), [['schema/invalid-type', ['transforms', 0, 'keyring']]])
 
-  // a misspelt built-in is only a warning without a registry, and an error with one
+  // an unregistered type is an error, with the nearest registered type as the hint
   const typo = checkPipeline(minimal({ transforms: [{ type: 'compres' }] }))
-  t.strictSame(typo.issues.map((i) => [i.severity, i.rule]), [['warning', 'stage/unknown-type']])
-  t.equal(typo.issues[0]?.hint, "did you mean 'compress'?")
-  t.not(typo.definition, undefined, 'warnings do not block the definition')
-  const registry = checkPipeline(minimal({ transforms: [{ type: 'redact-email' }] }), { knownStages: ['redact-emails'] })
-  t.strictSame(registry.issues.map((i) => [i.severity, i.rule, i.hint]), [['error', 'stage/unknown-type', "did you mean 'redact-emails'?"]])
-  t.strictSame(checkPipeline(minimal({ transforms: [{ type: 'redact-emails' }] }), { knownStages: ['redact-emails'] }).issues, [])
+  t.strictSame(typo.issues.map((i) => [i.severity, i.rule]), [['error', 'schema/unknown-type']])
+  t.match(typo.issues[0]?.hint, "did you mean 'compress'?")
+  t.equal(typo.definition, undefined)
 })
 
 t.test('semantic rules (validatePipeline)', async (t) => {
   const def = (types: string[], extra: Record<string, unknown> = {}): PipelineDefinition =>
-    PipelineSchema.parse({ source: { type: 'stdin', format: 'jsonl' }, transforms: types.map((type) => ({ type })), sink: { type: 'container', path: 'o.maif' }, ...extra })
-  t.strictSame(validatePipeline(def(['validate-json', 'frame', 'compress', 'encrypt', 'chain', 'sign'])), [])
-  t.strictSame(validatePipeline(def(['encrypt', 'chain'])), [], 'frame is optional')
+    pipelineSchema(withPlugin).parse({ source: { type: 'stdin', format: 'jsonl' }, transforms: types.map((type) => (type === 'redact-emails' ? { type, fields: [] } : { type })), sink: { type: 'container', path: 'o.maif' }, ...extra })
+  const errors = (d: PipelineDefinition): ReturnType<typeof validatePipeline> => validatePipeline(d, { registry: withPlugin }).filter((i) => i.severity !== 'info')
+  t.strictSame(errors(def(['validate-json', 'frame', 'compress', 'encrypt', 'chain', 'sign'])), [])
+  t.strictSame(errors(def(['encrypt', 'chain'])), [], 'frame is optional')
   const check = (types: string[], expected: [string, number][], extra?: Record<string, unknown>): void => {
-    const issues = validatePipeline(def(types, extra))
+    const issues = errors(def(types, extra))
     t.strictSame(issues.map((i) => [i.rule, i.path[1]]), expected, types.join(' → '))
     for (const i of issues) t.match(i.hint, /\S/, `${i.rule} has a hint`)
   }
   check(['frame', 'encrypt', 'compress', 'chain', 'sign'], [['order/compress-before-encrypt', 2]])
   check(['frame', 'compress', 'chain', 'encrypt', 'sign'], [['order/chain-after-encrypt', 2]])
   check(['frame', 'compress', 'encrypt', 'sign', 'chain'], [['order/sign-after-chain', 3]])
-  check(['frame', 'compress', 'encrypt', 'sign'], [['sign/requires-chain', 3]])
+  check(['frame', 'compress', 'encrypt', 'sign'], []) // sign without chain: the container adds chain (lint --verbose says so)
   check(['compress', 'frame', 'encrypt'], [['order/frame-first', 0]])
   check(['frame', 'validate-json', 'encrypt'], [['order/record-stage-after-frame', 1]])
-  check(['my-plugin', 'frame', 'my-plugin', 'encrypt'], [])
+  // A user stage after frame is rejected: it would never run on records there.
+  check(['redact-emails', 'frame', 'redact-emails', 'encrypt'], [['order/record-stage-after-frame', 2]])
   check(['frame', 'encrypt', 'encrypt'], [['order/duplicate-stage', 2]])
-  const noEnc = validatePipeline(def(['frame', 'compress']))
+  const noEnc = errors(def(['frame', 'compress']))
   t.strictSame(noEnc.map((i) => [i.severity, i.rule, i.path]), [['error', 'security/container-requires-encrypt', ['sink']]])
 
-  const plain = validatePipeline(def(['frame'], { security: { requireEncryption: false } }))
+  const plain = errors(def(['frame'], { security: { requireEncryption: false } }))
   t.strictSame(plain.map((i) => [i.severity, i.rule, i.path]), [['warning', 'security/plaintext-container', ['sink']]])
   t.match(plain[0]?.message, "container 'o.maif' will be recorded as plaintext")
   t.equal(encryptionRequired(def(['frame'], { security: { requireEncryption: false } })), false)
   t.equal(encryptionRequired(def(['frame', 'encrypt'])), true)
+  // what the sink adds is said at info level
+  const infos = validatePipeline(def(['frame', 'encrypt']), { registry: withPlugin }).filter((i) => i.severity === 'info')
+  t.strictSame(infos.map((i) => i.rule), ['sink/adds-stages', 'sink/uncompressed'])
+  t.match(infos[0]?.message, "adds 'chain', 'sign'")
 
   // no container sink: nothing to encrypt for
-  t.strictSame(validatePipeline(PipelineSchema.parse(minimal({ transforms: [{ type: 'frame' }] }))), [])
+  t.strictSame(validatePipeline(pipelineSchema().parse(minimal({ transforms: [{ type: 'frame' }] }))), [])
 })
 
 t.test('helpers', async (t) => {
@@ -243,13 +253,14 @@ t.test('helpers', async (t) => {
   t.equal(parseDurationMs('1.5m'), 90_000)
   t.equal(parseDurationMs('1h'), 3_600_000)
   t.throws(() => parseDurationMs('2 days'), RangeError)
-  t.strictSame([...BUILTIN_STAGE_TYPES].map(stageKind), ['frame', 'block', 'block', 'block', 'block', 'record'])
-  t.equal(stageKind('redact-emails'), 'plugin')
-  const d = PipelineSchema.parse(minimal())
+  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block']])
+  const d = pipelineSchema().parse(minimal())
   t.equal(resolveDeadLetter(d), undefined, 'no container, no default dead-letter file')
   t.strictSame(resolveSinks(d), { mode: 'all', outputs: [{ type: 'stdout' }] })
-  t.equal(resolveKeyring(PipelineSchema.parse(minimal({ security: { keyring: 'k1' } }))), 'k1')
-  t.equal(resolveKeyring(PipelineSchema.parse(minimal({ security: { keyring: 'k1' }, transforms: [{ type: 'encrypt', keyring: 'k2' }] }))), 'k2')
+  t.equal(resolveKeyringDir({ flag: 'f', pipeline: 'p', env: { MAIF_KEYRING: 'e' } }), 'f', 'the flag first')
+  t.equal(resolveKeyringDir({ pipeline: 'p', env: { MAIF_KEYRING: 'e' } }), 'p', 'then the pipeline')
+  t.equal(resolveKeyringDir({ env: { MAIF_KEYRING: 'e' } }), 'e', 'then MAIF_KEYRING')
+  t.equal(resolveKeyringDir({ env: {} }), undefined)
   t.strictSame(parseSetArgs(['a.b=c=d', 'x=']), { 'a.b': 'c=d', x: '' })
   t.throws(() => parseSetArgs(['novalue']), { code: 'MAIF_ERR_USAGE' })
   t.equal(
@@ -368,11 +379,13 @@ t.test('JSON Schema for editors', async (t) => {
   t.strictSame(s.required, ['source'])
   const props = s.properties as Record<string, Record<string, unknown>>
   t.strictSame(Object.keys(props).sort(), ['$schema', 'batching', 'concurrency', 'deadLetter', 'labels', 'name', 'retry', 'security', 'sink', 'sinks', 'source', 'transforms'].sort())
-  const items = props.transforms!.items as { anyOf: [{ oneOf: { properties: { type: { const: string } } }[] }, { properties: { type: { not: { enum: string[] } } }; additionalProperties: unknown }] }
-  t.strictSame(items.anyOf[0].oneOf.map((o) => o.properties.type.const), [...BUILTIN_STAGE_TYPES])
-  t.strictSame(items.anyOf[1].properties.type.not.enum, [...BUILTIN_STAGE_TYPES], 'the plugin branch excludes built-in names')
-  t.not(items.anyOf[1].additionalProperties, false, 'plugin stages take any options')
+  // Derived from the registry: exactly the registered transforms and sinks, each strict.
+  const items = props.transforms!.items as { oneOf: { properties: { type: { const: string } }; additionalProperties: unknown }[] }
+  t.strictSame(items.oneOf.map((o) => o.properties.type.const), builtins.types('transform'))
+  for (const o of items.oneOf) t.equal(o.additionalProperties, false, `${o.properties.type.const} is strict`)
   const sink = props.sink as { oneOf: { properties: { type: { const: string } } }[] }
-  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'stdout', 'file'])
+  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'file', 'stdout'])
+  const withPluginSchema = pipelineJsonSchema({ registry: withPlugin }) as { properties: { transforms: { items: { oneOf: { properties: { type: { const: string } } }[] } } } }
+  t.ok(withPluginSchema.properties.transforms.items.oneOf.some((o) => o.properties.type.const === 'redact-emails'), 'a registered component appears in the schema')
   t.equal((pipelineJsonSchema({ target: 'draft-7' }) as { $schema: string }).$schema, 'http://json-schema.org/draft-07/schema#')
 })

@@ -46,6 +46,7 @@ export default async function pack(args: string[]): Promise<number> {
     out, keyring, format, codec, plaintext: values.plaintext === true,
     ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
   })
+  await import('../builtins.js')
   const [{ runPipeline }, { withAppendPolicy }] = await Promise.all([import('../core/runtime/engine.js'), import('../core/container/session.js')])
   const signals = gracefulSignals()
   try {

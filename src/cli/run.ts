@@ -7,10 +7,11 @@ export default async function run(args: string[]): Promise<number> {
     'metrics-port': { type: 'string' }, 'log-level': { type: 'string' }, keyring: { type: 'string' },
   })
   if (positionals.length !== 1) usage('run takes one PIPELINE file')
-  const [{ builtinStages, runPipeline }, { loadPipelineFile, parseSetArgs }, { resolveSinks }, { createLogger, RunMetrics, startProgress, startPrometheus }] = await Promise.all([
+  await import('../builtins.js')
+  const [{ runPipeline }, { loadPipelineFile, parseSetArgs }, { resolveSinks }, { createLogger, RunMetrics, startProgress, startPrometheus }] = await Promise.all([
     import('../core/runtime/engine.js'), import('../core/runtime/pipeline-def.js'), import('../core/runtime/pipeline-schema.js'), import('../core/runtime/observability.js'),
   ])
-  const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
+  const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]) })
   const logger = createLogger({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'info' })
   for (const w of loaded.warnings) logger.warn({ rule: w.rule, line: w.line }, w.message)
   const def = loaded.definition
@@ -23,7 +24,7 @@ export default async function run(args: string[]): Promise<number> {
   try {
     const keyring = strOpt(values.keyring)
     const report = await runPipeline(def, {
-      registry: builtinStages.with(loaded.stages), stop: signals.stop, signal: signals.abort, logger, metrics,
+      components: loaded.components ?? [], stop: signals.stop, signal: signals.abort, logger, metrics,
       cwd: process.cwd(), ...(keyring ? { keyring } : {}),
     })
     progress.stop()
@@ -34,7 +35,7 @@ export default async function run(args: string[]): Promise<number> {
       out.write(
         `${report.status} ${report.pipeline}: records in ${report.recordsIn} = delivered ${report.delivered} + dead letters ${report.deadLetters}` +
         `${report.dropped ? ` + dropped ${report.dropped}` : ''} (${report.reconciled ? 'reconciled' : 'NOT RECONCILED'}) in ${(report.durationMs / 1000).toFixed(2)} s\n` +
-        report.outputs.map((o) => `  ${o.type}${o.path ? ` ${o.path}` : ''}: ${o.records} records${o.type === 'container' ? `, ${o.commits} commits` : ''}\n`).join('') +
+        report.outputs.map((o) => `  ${o.label}${o.path ? ` ${o.path}` : ''}: ${o.records} records${o.type === 'container' ? `, ${o.commits} commits` : ''}\n`).join('') +
         (report.deadLetterFile ? `  dead letters: ${report.deadLetterFile}\n` : '') + (report.cursor ? `  cursor: ${report.cursor}\n` : ''),
       )
     }

@@ -5,11 +5,13 @@ import { parse, strOpt, usage } from './args.js'
 export default async function validate(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { set: { type: 'string', multiple: true }, keyring: { type: 'string' } })
   if (positionals.length !== 1) usage('validate takes one PIPELINE file')
-  const [{ builtinStages, checkEnvironment }, { loadPipelineFile, parseSetArgs }] = await Promise.all([import('../core/runtime/engine.js'), import('../core/runtime/pipeline-def.js')])
+  await import('../builtins.js')
+  const [{ checkEnvironment }, { loadPipelineFile, parseSetArgs }] = await Promise.all([import('../core/runtime/engine.js'), import('../core/runtime/pipeline-def.js')])
   const problems: string[] = []
   try {
-    const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]), knownStages: builtinStages.names() })
-    problems.push(...(await checkEnvironment(loaded.definition, builtinStages.with(loaded.stages), process.cwd(), strOpt(values.keyring))))
+    const loaded = await loadPipelineFile(positionals[0]!, { set: parseSetArgs((values.set ?? []) as string[]) })
+    const keyring = strOpt(values.keyring)
+    problems.push(...(await checkEnvironment(loaded.definition, { components: loaded.components ?? [], cwd: process.cwd(), ...(keyring ? { keyring } : {}) })))
   } catch (err) {
     problems.push(err instanceof MaifError ? `${err.code}: ${err.message}` : String(err))
   }

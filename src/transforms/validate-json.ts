@@ -1,23 +1,30 @@
-// validate-json: records that do not match a JSON Schema are dead-lettered with the validator's reason.
+// Transform `validate-json`: records that do not match a JSON Schema are dead-lettered with the validator's
+// reason. Without a schema it passes records on (a jsonl source has already checked each line is JSON).
 import { Ajv } from 'ajv'
+import { z } from 'zod'
 import { MaifError } from '../core/errors.js'
-import type { RecordStagePlugin } from '../core/runtime/registry.js'
+import { defineTransform } from '../core/runtime/component.js'
+import { mapRecords } from '../core/runtime/record-fns.js'
+import type { Batch } from '../core/runtime/types.js'
 
-export const validateJsonStage: RecordStagePlugin = {
-  create(options) {
-    const schema = options.schema
-    if (schema === undefined) return (r) => r // every jsonl line was already checked to be JSON
-    if (typeof schema !== 'object' || schema === null) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'validate-json: schema must be a JSON Schema object')
+export const validateJson = defineTransform({
+  type: 'validate-json',
+  description: 'dead-letter JSON records that do not match a JSON Schema',
+  options: {
+    schema: z.record(z.string(), z.unknown()).describe('JSON Schema each record must match; records that do not are dead-lettered').optional(),
+  },
+  build(o, ctx) {
+    if (o.schema === undefined) return { transform: (b: Batch) => [b] }
     let validate
     try {
-      validate = new Ajv({ allErrors: false, strict: false }).compile(schema)
+      validate = new Ajv({ allErrors: false, strict: false }).compile(o.schema)
     } catch (cause) {
       throw new MaifError('MAIF_ERR_INVALID_OPTION', `validate-json: the schema does not compile: ${(cause as Error).message}`, { cause })
     }
-    return (r) => {
+    return mapRecords((r) => {
       if (validate(r.value)) return r
       const e = validate.errors?.[0]
       throw new MaifError('MAIF_ERR_RECORD', `schema violation at ${e?.instancePath || '/'}: ${e?.message ?? 'invalid'}`)
-    }
+    }, ctx)
   },
-}
+})

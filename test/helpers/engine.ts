@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyring, loadKeyring, type LocalKeyring } from '../../src/core/format/keyring.js'
 import { verifyContainer, type OpenedBlock, type VerifyResult } from '../../src/core/container/verify.js'
-import type { DeadLetter } from '../../src/core/runtime/record-stages.js'
+import type { DeadLetter } from '../../src/core/runtime/types.js'
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 export const repoPath = (p: string): string => join(REPO, p)

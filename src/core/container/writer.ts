@@ -1,12 +1,11 @@
-// Composes the write path: framer → compressor → encryptor → hash-chainer → signer → container sink.
+// A container writer from options: the write path (write-path.ts) plus the appender.
 import { pipeline } from 'node:stream/promises'
 import { Readable, type Transform } from 'node:stream'
 import { WriterSession, type SessionOptions } from './session.js'
-import { BlockFramer, type FramerOptions } from './write/framer.js'
-import { Compressor, type CompressorOptions } from './write/compressor.js'
-import { Encryptor } from './write/encryptor.js'
-import { HashChainer, type CheckpointCadence } from './write/hash-chainer.js'
-import { CheckpointSigner } from './write/signer.js'
+import type { FramerOptions } from './write/framer.js'
+import type { CompressorOptions } from './write/compressor.js'
+import type { CheckpointCadence } from './write/hash-chainer.js'
+import { buildWritePath } from './write-path.js'
 import { ContainerSink, type FsyncPolicy } from './write/appender.js'
 import type { Commit } from './blocks.js'
 import type { WorkerPool } from '../workers/worker-pool.js'
@@ -23,8 +22,8 @@ export interface ContainerWriterOptions extends SessionOptions {
 
 export interface ContainerWriter {
   session: WriterSession
-  /** The stages in order; pipe records into the first, the last is the sink. */
-  stages: [BlockFramer, Compressor, ...Transform[]]
+  /** The stages in order (framer first); pipe records into the first, then into the sink. */
+  stages: Transform[]
   sink: ContainerSink
 }
 
@@ -32,19 +31,15 @@ export interface ContainerWriter {
 export async function openContainerWriter(path: string, opts: ContainerWriterOptions): Promise<ContainerWriter> {
   const session = await WriterSession.open(path, opts)
   try {
-    const enc: Transform[] = session.encrypted ? [new Encryptor({ session })] : []
     const sink = new ContainerSink({ session, ...(opts.fsync ? { fsync: opts.fsync } : {}) })
-    return {
-      session,
-      stages: [
-        new BlockFramer({ ...(opts.now ? { now: opts.now } : {}), ...opts.framer }),
-        new Compressor({ ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }), ...(opts.pool ? { pool: opts.pool } : {}) }),
-        ...enc,
-        new HashChainer({ session, ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}) }),
-        new CheckpointSigner({ signer: session.signer }),
-      ],
-      sink,
-    }
+    const { streams } = buildWritePath(session, [
+      { type: 'frame', options: { ...(opts.now ? { now: opts.now } : {}), ...opts.framer } },
+      { type: 'compress', ...(opts.codec ? { codec: opts.codec } : {}), ...(opts.level === undefined ? {} : { level: opts.level }) },
+      ...(session.encrypted ? [{ type: 'encrypt' as const }] : []),
+      { type: 'chain', ...(opts.checkpointEvery ? { checkpointEvery: opts.checkpointEvery } : {}) },
+      { type: 'sign' },
+    ], opts.pool ? { pool: opts.pool } : {})
+    return { session, stages: streams, sink }
   } catch (err) {
     await session.close()
     throw err

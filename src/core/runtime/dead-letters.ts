@@ -1,40 +1,63 @@
-// Dead-letter file: one JSON line per record that could not be processed, written synchronously so that
-// it is durable before the cursor moves past the record (sync() at every commit).
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { wrapError } from '../errors.js'
-import type { DeadLetter } from './record-stages.js'
+// Dead letters: records that could not be processed, written as JSON lines to the pipeline's dead-letter
+// output (any sink; a file by default). Exact bytes are kept: as text when they are valid UTF-8, else base64.
+// flush() makes every dead letter so far durable: the engine calls it before any acknowledgement.
+import { isUtf8 } from 'node:buffer'
+import { MaifError } from '../errors.js'
+import type { DeadLetter, DeadLetterInput, SinkInstance } from './types.js'
 
-export class DeadLetterFile {
-  readonly path: string
-  #fd: number | null = null
+export function deadLetterOf(stage: string, label: string, d: DeadLetterInput): DeadLetter {
+  const out: DeadLetter = { stage, label, code: d.code, reason: d.reason, attempts: d.attempts ?? 1 }
+  if (typeof d.raw === 'string') out.raw = d.raw
+  else if (isUtf8(d.raw)) out.raw = d.raw.toString('utf8')
+  else {
+    out.rawBase64 = d.raw.toString('base64')
+    out.encoding = 'base64'
+  }
+  if (d.truncated) out.truncated = true
+  if (d.source) out.source = d.source
+  return out
+}
+
+export class DeadLetters {
+  readonly #sink: SinkInstance | null
+  readonly path: string | null
+  #pending: Buffer[] = []
+  #pendingCount = 0
+  #chain: Promise<void> = Promise.resolve()
   count = 0
 
-  constructor(path: string) {
+  constructor(sink: SinkInstance | null, path: string | null) {
+    this.#sink = sink
     this.path = path
   }
 
   write(d: DeadLetter): void {
-    try {
-      if (this.#fd === null) {
-        mkdirSync(dirname(this.path), { recursive: true })
-        this.#fd = openSync(this.path, 'a', 0o600)
-      }
-      writeSync(this.#fd, JSON.stringify({ time: new Date().toISOString(), ...d }) + '\n')
-      this.count++
-    } catch (cause) {
-      throw wrapError('MAIF_ERR_IO', `cannot write the dead-letter file ${this.path}`, cause)
-    }
+    if (!this.#sink) throw new MaifError('MAIF_ERR_RECORD', `a record failed (${d.code}: ${d.reason}) and the pipeline has no deadLetter output`)
+    this.count++
+    this.#pending.push(Buffer.from(JSON.stringify({ time: new Date().toISOString(), ...d }) + '\n'))
+    this.#pendingCount++
+    if (this.#pendingCount >= 256) this.#drain()
   }
 
-  sync(): void {
-    if (this.#fd !== null) fsyncSync(this.#fd)
+  #drain(): Promise<void> {
+    if (this.#pendingCount === 0 || !this.#sink) return this.#chain
+    const data = Buffer.concat(this.#pending)
+    const count = this.#pendingCount
+    this.#pending = []
+    this.#pendingCount = 0
+    const sink = this.#sink
+    this.#chain = this.#chain.then(() => sink.write({ kind: 'lines', format: 'json', data, count, ack: null }))
+    return this.#chain
   }
 
-  close(): void {
-    if (this.#fd === null) return
-    fsyncSync(this.#fd)
-    closeSync(this.#fd)
-    this.#fd = null
+  /** Writes what is pending and makes every dead letter durable. */
+  async flush(): Promise<void> {
+    await this.#drain()
+    await this.#sink?.flush?.()
+  }
+
+  async close(): Promise<void> {
+    await this.#drain()
+    await this.#sink?.close()
   }
 }

@@ -1,25 +1,21 @@
 // Loading, validating and linting declarative pipeline definitions (not running them: that is the engine).
 // Front doors: .yaml/.yml/.json files, and .ts/.mts/.js/.mjs modules exporting definePipeline({...}).
-// All of them go through PipelineSchema (pipeline-schema.ts) and then validatePipeline (semantic rules).
+// All of them go through the registry's schema (pipeline-schema.ts), then the lint rules (lint.ts).
 import { access, constants, readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { interpolateDocument, interpolateValue, rescalar, type Env, type EnvProblem } from './env-interpolate.js'
-import {
-  BUILTIN_STAGE_TYPES,
-  PipelineSchema,
-  isBuiltinStageType,
-  stageKind,
-  type PipelineDefinition,
-} from './pipeline-schema.js'
+import { pipelineSchema, type PipelineDefinition } from './pipeline-schema.js'
+import { builtins, type ComponentRegistry, type ComponentSpec } from './component.js'
+import { lintDefinition } from './lint.js'
+import { componentsFromStages, type RecordStagePlugin } from './registry.js'
 
 export type { PipelineDefinition } from './pipeline-schema.js'
-import type { RecordStagePlugin } from './registry.js'
 
 export type IssuePath = (string | number)[]
-export type IssueSeverity = 'error' | 'warning'
+export type IssueSeverity = 'error' | 'warning' | 'info'
 export type IssueCode = Extract<ErrorCode, 'MAIF_ERR_PIPELINE_DEF' | 'MAIF_ERR_ENV'>
 
 /** A problem in a definition, located by its path in the definition (e.g. ['transforms', 2, 'level']). */
@@ -27,7 +23,7 @@ export interface PipelineIssue {
   severity: IssueSeverity
   /** MAIF_ERR_ENV for interpolation problems, MAIF_ERR_PIPELINE_DEF for everything else. */
   code: IssueCode
-  /** Stable id of the check, e.g. 'schema/unknown-key', 'order/compress-before-encrypt' (see PIPELINE_RULES). */
+  /** Stable id of the check, e.g. 'schema/unknown-key', 'order/compress-before-encrypt' (PIPELINE_RULES, or a component's). */
   rule: string
   path: IssuePath
   /** True when the issue is about the key at `path` (an unknown key), not its value. */
@@ -61,17 +57,12 @@ export const PIPELINE_RULES = {
   'schema/sink-xor-sinks': 'a pipeline needs exactly one of sink / sinks',
   'schema/codec-level': 'a compression level is out of range for its codec',
   'schema/backoff-range': 'retry.backoff.maxMs is less than initialMs',
-  'stage/unknown-type': 'a plugin stage type is not registered (or looks like a misspelt built-in)',
-  'order/duplicate-stage': 'a built-in stage appears twice',
+  'order/duplicate-stage': 'a stage that may appear once appears twice',
   'order/frame-first': 'a block stage comes before frame',
-  'order/record-stage-after-frame': 'a record stage comes after frame',
-  'order/compress-before-encrypt': 'compress comes after encrypt',
-  'order/chain-after-encrypt': 'chain comes before encrypt',
-  'order/sign-after-chain': 'sign comes before chain',
-  'sign/requires-chain': 'sign without a chain stage',
-  'security/container-requires-encrypt': 'a container sink without an encrypt stage',
-  'security/plaintext-container': 'a container will be recorded as plaintext (warning)',
+  'order/record-stage-after-frame': 'a record stage comes after frame (or another block stage)',
 } as const
+// Components add their own rules (order/compress-before-encrypt, security/container-requires-encrypt, …):
+// see each component's lint().
 
 /** Thrown by definePipeline and loadPipelineFile. `issues` holds every error (LintIssue when from a file). */
 export class PipelineDefError extends MaifError {
@@ -89,17 +80,17 @@ export interface LoadPipelineOptions {
   env?: Env
   /** --set overrides: dotted path → value read as a YAML scalar ("3" → 3, "null" or "~" removes the key). */
   set?: Record<string, string>
-  /** Plugin stage types the engine's registry knows: any other non-built-in `type` is then an error. */
-  knownStages?: readonly string[]
+  /** The components a definition may use; default: the built-ins. A module's own components are added to a copy. */
+  registry?: ComponentRegistry
 }
 
-/** Lint takes the same options as loading (--set overrides are linted with the file). */
-export type LintOptions = LoadPipelineOptions
+/** Lint takes the same options as loading (--set overrides are linted with the file), and `verbose` for info-level issues. */
+export type LintOptions = LoadPipelineOptions & { verbose?: boolean }
 
 export interface LoadedPipeline {
   definition: PipelineDefinition
-  /** Record stages a pipeline module exports as `stages` (name → plugin), registered for this pipeline only. */
-  stages?: Record<string, RecordStagePlugin>
+  /** Components a pipeline module brings (its `components` export, definePipeline's, legacy `stages`). */
+  components?: ComponentSpec[]
   source: { file: string; format: PipelineFileFormat }
   /** Warning-level issues (e.g. a plaintext container); errors are thrown instead. */
   warnings: LintIssue[]
@@ -111,10 +102,11 @@ export interface LoadedPipeline {
  * Schema + semantic validation of a definition held in memory. Returns the parsed definition when there are
  * no errors (warnings allowed), and every issue. Never throws.
  */
-export function checkPipeline(data: unknown, opts: { knownStages?: readonly string[] } = {}): { definition?: PipelineDefinition; issues: PipelineIssue[] } {
-  const res = PipelineSchema.safeParse(data, { reportInput: true })
-  const issues: PipelineIssue[] = res.success ? [] : res.error.issues.flatMap((iss) => fromZod(iss as ZodIssueLike, [], data))
-  issues.push(...semanticIssues(data, opts.knownStages))
+export function checkPipeline(data: unknown, opts: { registry?: ComponentRegistry } = {}): { definition?: PipelineDefinition; issues: PipelineIssue[] } {
+  const registry = opts.registry ?? builtins
+  const res = pipelineSchema(registry).safeParse(data, { reportInput: true })
+  const issues: PipelineIssue[] = res.success ? [] : res.error.issues.flatMap((iss) => fromZod(iss as ZodIssueLike, [], data, registry))
+  issues.push(...semanticIssues(data, registry))
   const definition = res.success && !issues.some((i) => i.severity === 'error') ? res.data : undefined
   return definition ? { definition, issues } : { issues }
 }
@@ -123,96 +115,33 @@ export function checkPipeline(data: unknown, opts: { knownStages?: readonly stri
  * The semantic rules (stage order, sign needs chain, encryption of containers, unknown plugin stage types).
  * Takes a schema-valid definition; the engine can reuse it on definitions it builds itself.
  */
-export function validatePipeline(def: PipelineDefinition, opts: { knownStages?: readonly string[] } = {}): PipelineIssue[] {
-  return semanticIssues(def, opts.knownStages)
+export function validatePipeline(def: PipelineDefinition, opts: { registry?: ComponentRegistry } = {}): PipelineIssue[] {
+  return semanticIssues(def, opts.registry ?? builtins)
+}
+
+/** Where definePipeline keeps the components a definition was declared with (not an own enumerable key). */
+const COMPONENTS = Symbol.for('maif.components')
+
+/** The components a definition was declared with by definePipeline(def, { components }). */
+export function componentsOf(def: PipelineDefinition): ComponentSpec[] {
+  return ((def as unknown as Record<symbol, unknown>)[COMPONENTS] as ComponentSpec[] | undefined) ?? []
 }
 
 /**
  * Identity function for pipeline modules (`export default definePipeline({...})`): gives editor types, and
  * validates at import time, throwing PipelineDefError on any error. Returns `def` itself.
  */
-export function definePipeline(def: PipelineDefinition): PipelineDefinition {
-  const { issues } = checkPipeline(def)
+export function definePipeline(def: PipelineDefinition, opts: { components?: readonly ComponentSpec[] } = {}): PipelineDefinition {
+  const components = [...(opts.components ?? [])]
+  const { issues } = checkPipeline(def, { registry: builtins.with(components) })
   const errors = issues.filter((i) => i.severity === 'error')
   if (errors.length > 0) throw new PipelineDefError(errors[0]!.code, errors.map((i) => formatIssue(i)).join('\n'), errors)
+  if (components.length > 0) Object.defineProperty(def, COMPONENTS, { value: components, enumerable: false, configurable: true })
   return def
 }
 
-function semanticIssues(raw: unknown, knownStages: readonly string[] | undefined): PipelineIssue[] {
-  const out: PipelineIssue[] = []
-  if (!isObj(raw)) return out
-  const err = (rule: keyof typeof PIPELINE_RULES, path: IssuePath, message: string, hint: string, severity: IssueSeverity = 'error'): void => {
-    out.push({ severity, code: 'MAIF_ERR_PIPELINE_DEF', rule, path, message, hint })
-  }
-  const stages = Array.isArray(raw.transforms) ? raw.transforms : []
-  const types = stages.map((s) => (isObj(s) && typeof s.type === 'string' ? s.type : undefined))
-  const at = (i: number): IssuePath => ['transforms', i]
-  const ORDER = 'the built-in order is frame → compress → encrypt → chain → sign'
-
-  const known = knownStages ? new Set(knownStages) : undefined
-  types.forEach((t, i) => {
-    if (t === undefined || isBuiltinStageType(t)) return
-    const near = closest(t, [...BUILTIN_STAGE_TYPES, ...(knownStages ?? [])])
-    if (known && !known.has(t)) {
-      err('stage/unknown-type', [...at(i), 'type'], `unknown stage type '${t}'`, near ? `did you mean '${near}'?` : `built-in stages: ${BUILTIN_STAGE_TYPES.join(', ')}; registered plugin stages: ${[...known].join(', ') || 'none'}`)
-    } else if (!known && near && isBuiltinStageType(near)) {
-      err('stage/unknown-type', [...at(i), 'type'], `stage type '${t}' is not built in; it will be looked up in the stage registry`, `did you mean '${near}'?`, 'warning')
-    }
-  })
-
-  const first = (t: string): number => types.indexOf(t)
-  for (const t of ['frame', 'compress', 'encrypt', 'chain', 'sign']) {
-    const dup = types.indexOf(t, first(t) + 1)
-    if (first(t) >= 0 && dup >= 0) err('order/duplicate-stage', at(dup), `stage '${t}' appears twice (items ${first(t) + 1} and ${dup + 1})`, `remove one of them`)
-  }
-  const iFrame = first('frame')
-  if (iFrame >= 0) {
-    types.forEach((t, i) => {
-      if (t === undefined) return
-      if (i < iFrame && stageKind(t) === 'block') {
-        err('order/frame-first', at(i), `'${t}' works on blocks, so it must come after 'frame'`, `move 'frame' above '${t}': frame must be the first block stage (${ORDER})`)
-      } else if (i > iFrame && stageKind(t) === 'record') {
-        err('order/record-stage-after-frame', at(i), `'${t}' checks records, so it must come before 'frame'`, `move '${t}' above 'frame'`)
-      }
-    })
-  }
-  const iCompress = first('compress')
-  const iEncrypt = first('encrypt')
-  const iChain = first('chain')
-  const iSign = first('sign')
-  if (iCompress >= 0 && iEncrypt >= 0 && iCompress > iEncrypt) {
-    err('order/compress-before-encrypt', at(iCompress), `'compress' comes after 'encrypt': ciphertext does not compress`, `move 'compress' above 'encrypt' (${ORDER})`)
-  }
-  if (iChain >= 0 && iEncrypt >= 0 && iChain < iEncrypt) {
-    err('order/chain-after-encrypt', at(iChain), `'chain' comes before 'encrypt': the hash chain must cover the blocks as written, after encryption`, `move 'chain' below 'encrypt' (${ORDER})`)
-  }
-  if (iSign >= 0 && iChain < 0) {
-    err('sign/requires-chain', at(iSign), `'sign' needs a 'chain' stage: signatures cover the chain's checkpoints`, `add '- type: chain' before 'sign'`)
-  } else if (iSign >= 0 && iSign < iChain) {
-    err('order/sign-after-chain', at(iSign), `'sign' comes before 'chain': it signs the chain's checkpoints`, `move 'sign' below 'chain' (${ORDER})`)
-  }
-
-  const containers: { path: IssuePath; file: unknown }[] = []
-  if (isObj(raw.sink) && raw.sink.type === 'container') containers.push({ path: ['sink'], file: raw.sink.path })
-  if (isObj(raw.sinks) && Array.isArray(raw.sinks.outputs)) {
-    raw.sinks.outputs.forEach((s, i) => {
-      if (isObj(s) && s.type === 'container') containers.push({ path: ['sinks', 'outputs', i], file: s.path })
-    })
-  }
-  if (containers.length > 0 && iEncrypt < 0) {
-    const requireEncryption = !(isObj(raw.security) && raw.security.requireEncryption === false)
-    for (const c of containers) {
-      const name = typeof c.file === 'string' ? ` '${c.file}'` : ''
-      if (requireEncryption) {
-        err('security/container-requires-encrypt', c.path, `container sink${name} needs an 'encrypt' stage (security.requireEncryption defaults to true)`,
-          `add '- type: encrypt' after compress, or set 'security: { requireEncryption: false }' to write plaintext deliberately`)
-      } else {
-        err('security/plaintext-container', c.path, `container${name} will be recorded as plaintext: there is no 'encrypt' stage and security.requireEncryption is false`,
-          `add '- type: encrypt' to protect the data at rest`, 'warning')
-      }
-    }
-  }
-  return out
+function semanticIssues(raw: unknown, registry: ComponentRegistry): PipelineIssue[] {
+  return lintDefinition(raw, registry).map((i) => ({ ...i, code: 'MAIF_ERR_PIPELINE_DEF' }))
 }
 
 // ------------------------------------------------------------------ zod issues → PipelineIssue
@@ -236,16 +165,16 @@ interface ZodIssueLike {
   params?: { rule?: string; hint?: string }
 }
 
-function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIssue[] {
+function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown, registry: ComponentRegistry): PipelineIssue[] {
   const path: IssuePath = [...base, ...iss.path.map((p) => (typeof p === 'number' ? p : String(p)))]
   const last = path[path.length - 1]
-  const mk = (rule: keyof typeof PIPELINE_RULES, message: string, hint?: string, extra: Partial<PipelineIssue> = {}): PipelineIssue => ({
+  const mk = (rule: string, message: string, hint?: string, extra: Partial<PipelineIssue> = {}): PipelineIssue => ({
     severity: 'error', code: 'MAIF_ERR_PIPELINE_DEF', rule, path, message, ...(hint ? { hint } : {}), ...extra,
   })
   const where = describePath(path)
   switch (iss.code) {
     case 'unrecognized_keys': {
-      const allowed = allowedKeysAt(path, data)
+      const allowed = allowedKeysAt(path, data, registry)
       const owner = describeOwner(path, data)
       return (iss.keys ?? []).map((key) => {
         const near = allowed ? closest(key, allowed) : undefined
@@ -262,17 +191,6 @@ function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIss
         const near = typeof value === 'string' ? closest(value, options) : undefined
         return [mk('schema/unknown-type', `unknown ${String(last)} ${JSON.stringify(value)} in ${owner}`, `${near ? `did you mean '${near}'? ` : ''}Expected one of: ${options.join(', ')}`)]
       }
-      const value = valueAt(data, path)
-      if (path[0] === 'transforms' && path.length === 2 && iss.errors?.length === 2) {
-        if (!isObj(value) || typeof value.type !== 'string') {
-          const got = isObj(value) ? (value.type === undefined ? 'no type' : `type ${describeValue(value.type)}`) : describeValue(value)
-          return [mk(isObj(value) && value.type === undefined ? 'schema/missing-key' : 'schema/invalid-type',
-            `a stage needs a 'type' naming a built-in or a registered plugin stage; got ${got}`,
-            `built-in stages: ${BUILTIN_STAGE_TYPES.join(', ')}`)]
-        }
-        const branch = isBuiltinStageType(value.type) ? iss.errors[0]! : iss.errors[1]!
-        return branch.flatMap((sub) => fromZod(sub, path, data))
-      }
       return [mk('schema/invalid-value', iss.message === 'Invalid input' ? `${where || 'the value'} is not valid here` : iss.message)]
     }
     case 'invalid_type': {
@@ -280,7 +198,7 @@ function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIss
       if (path.length > 0 && isObj(parent) && !(String(last) in parent)) {
         return [mk('schema/missing-key', `missing required key '${String(last)}'${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`)]
       }
-      const def = iss.expected === 'number' ? schemaDefAt(path, data) : undefined
+      const def = iss.expected === 'number' ? schemaDefAt(path, data, registry) : undefined
       const expected = def?.format === 'safeint' ? 'int' : iss.expected
       return [mk('schema/invalid-type', `${where || 'the definition'} must be ${expectedName(expected)}, got ${describeValue(valueAt(data, path))}`)]
     }
@@ -300,7 +218,7 @@ function fromZod(iss: ZodIssueLike, base: IssuePath, data: unknown): PipelineIss
       return [mk('schema/invalid-value', `${where} must be ${op} ${n}, got ${describeValue(valueAt(data, path))}`)]
     }
     case 'custom': {
-      const rule = iss.params?.rule && iss.params.rule in PIPELINE_RULES ? (iss.params.rule as keyof typeof PIPELINE_RULES) : 'schema/invalid-value'
+      const rule = iss.params?.rule ?? 'schema/invalid-value'
       return [mk(rule, iss.message, iss.params?.hint)]
     }
     default:
@@ -320,8 +238,8 @@ interface ZodDefLike {
 }
 
 /** The schema (its zod def) that validates the value at `path`, found by walking the schema along the data. */
-function schemaDefAt(path: IssuePath, data: unknown): ZodDefLike | undefined {
-  let def: ZodDefLike | undefined = (PipelineSchema as unknown as { _zod: { def: ZodDefLike } })._zod.def
+function schemaDefAt(path: IssuePath, data: unknown, registry: ComponentRegistry): ZodDefLike | undefined {
+  let def: ZodDefLike | undefined = (pipelineSchema(registry) as unknown as { _zod: { def: ZodDefLike } })._zod.def
   let value = data
   const unwrap = (): void => {
     for (let guard = 0; def && guard < 16; guard++) {
@@ -331,7 +249,7 @@ function schemaDefAt(path: IssuePath, data: unknown): ZodDefLike | undefined {
         const opts = def.options
         const pick = def.discriminator !== undefined
           ? opts.find((o) => isObj(v) && o._zod.propValues?.[def!.discriminator!]?.has(v[def!.discriminator!]))
-          : isObj(v) && typeof v.type === 'string' && isBuiltinStageType(v.type) ? opts[0] : opts[opts.length - 1]
+          : opts[0]
         def = pick?._zod.def
       } else return
     }
@@ -350,8 +268,8 @@ function schemaDefAt(path: IssuePath, data: unknown): ZodDefLike | undefined {
 }
 
 /** The keys a strict object at `path` allows. */
-function allowedKeysAt(path: IssuePath, data: unknown): string[] | undefined {
-  const def = schemaDefAt(path, data)
+function allowedKeysAt(path: IssuePath, data: unknown, registry: ComponentRegistry): string[] | undefined {
+  const def = schemaDefAt(path, data, registry)
   return def?.type === 'object' && def.shape ? Object.keys(def.shape).filter((k) => k !== '$schema') : undefined
 }
 
@@ -383,7 +301,7 @@ export async function loadPipelineFile(path: string, opts: LoadPipelineOptions =
     throw new PipelineDefError(errors[0]?.code ?? 'MAIF_ERR_PIPELINE_DEF', errors.map((i) => formatIssue(i)).join('\n'), errors)
   }
   const loaded: LoadedPipeline = { definition: r.definition, source: { file: resolve(path), format }, warnings: r.issues.filter((i) => i.severity === 'warning') }
-  if (r.stages) loaded.stages = r.stages
+  if (r.components?.length) loaded.components = r.components
   return loaded
 }
 
@@ -393,13 +311,14 @@ export async function loadPipelineFile(path: string, opts: LoadPipelineOptions =
  */
 export async function lintPipelineFile(path: string, opts: LintOptions = {}): Promise<LintIssue[]> {
   const format = pipelineFileFormat(path)
-  if (format === 'yaml' || format === 'json') return analyzeText(await readText(path), path, format, opts).issues
-  return (await analyzeModule(path, format, opts)).issues
+  const issues = format === 'yaml' || format === 'json' ? analyzeText(await readText(path), path, format, opts).issues : (await analyzeModule(path, format, opts)).issues
+  return opts.verbose ? issues : issues.filter((i) => i.severity !== 'info')
 }
 
 /** Lints YAML or JSON text; `file` is only used in the issues. */
 export function lintPipelineSource(text: string, file: string, opts: LintOptions & { format?: 'yaml' | 'json' } = {}): LintIssue[] {
-  return analyzeText(text, file, opts.format ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'yaml'), opts).issues
+  const issues = analyzeText(text, file, opts.format ?? (extname(file).toLowerCase() === '.json' ? 'json' : 'yaml'), opts).issues
+  return opts.verbose ? issues : issues.filter((i) => i.severity !== 'info')
 }
 
 /** "file:line:col: severity: message [rule]" plus an indented hint line; issues without a file use their path. */
@@ -430,7 +349,7 @@ async function readText(path: string): Promise<string> {
 interface Analysis {
   issues: LintIssue[]
   definition?: PipelineDefinition
-  stages?: Record<string, RecordStagePlugin>
+  components?: ComponentSpec[]
 }
 
 function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: LoadPipelineOptions): Analysis {
@@ -521,12 +440,19 @@ async function analyzeModule(path: string, format: PipelineFileFormat, opts: Loa
   for (const [key, v] of Object.entries(opts.set ?? {})) setInObject(value, splitSetPath(key), rescalar(v), key)
   const issues = interp.problems.map((p) => at(envIssue(p)))
   const envPaths = new Set(interp.problems.map((p) => JSON.stringify(p.path)))
-  const stages = isObj(mod.stages) ? (mod.stages as Record<string, RecordStagePlugin>) : undefined
-  const known = opts.knownStages ? [...opts.knownStages, ...Object.keys(stages ?? {})] : undefined
-  const checked = checkPipeline(value, known ? { knownStages: known } : {})
+  // A module brings components three ways: definePipeline(def, { components }), `export const components`,
+  // and (older modules) `export const stages` of record-stage plugins.
+  const components = [
+    ...componentsOf(raw as unknown as PipelineDefinition),
+    ...(Array.isArray(mod.components) ? (mod.components as ComponentSpec[]) : []),
+    ...(isObj(mod.stages) ? componentsFromStages(mod.stages as Record<string, RecordStagePlugin>) : []),
+  ]
+  const unique = [...new Set(components)]
+  const registry = (opts.registry ?? builtins).with(unique)
+  const checked = checkPipeline(value, { registry })
   issues.push(...checked.issues.filter((i) => !envPaths.has(JSON.stringify(i.path))).map(at))
   const base = checked.definition && !issues.some((i) => i.severity === 'error') ? { issues, definition: checked.definition } : { issues }
-  return stages ? { ...base, stages } : base
+  return unique.length ? { ...base, components: unique } : base
 }
 
 function envIssue(p: EnvProblem): PipelineIssue {

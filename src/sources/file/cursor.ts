@@ -1,6 +1,9 @@
-// Durable cursor of a batch job: an append-only JSONL file with one entry per checkpoint of the
-// container, written (and fsynced) before that checkpoint is. On a re-run the entry whose tree size
-// equals the container's committed tree size says exactly where each input file stands.
+// Durable cursor of a batch job: an append-only JSONL file of where each input file stands.
+// Keyed by a container (write-ahead): one entry per checkpoint, written and fsynced before the checkpoint is;
+// on a re-run the entry whose tree size equals the container's committed tree size says exactly where each
+// input stands, so a resumed run neither loses nor repeats a record. Without a container (post-commit): one
+// entry each time every output has made records durable; a re-run starts after the last entry (records
+// durable after it may be read again: at-least-once).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -8,7 +11,7 @@ import { MaifError, wrapError } from '../../core/errors.js'
 import { readCommittedState } from '../../core/container/session.js'
 
 export interface FilePosition { offset: number; line: number; done: boolean }
-export interface CursorEntry { v: 1; container: string; treeSize: number; records: number; files: Record<string, FilePosition> }
+export interface CursorEntry { v: 1; container: string | null; treeSize: number; records: number; files: Record<string, FilePosition> }
 
 export class Cursor {
   readonly path: string
@@ -20,11 +23,11 @@ export class Cursor {
     for (const [f, p] of Object.entries(start?.files ?? {})) this.files.set(f, p)
   }
 
-  /** Where a run should start: the entry matching the container's committed state, or nothing. */
-  static async load(path: string, container: string): Promise<Cursor> {
+  /** Where a run should start: the entry matching the container's committed state (or the last one), or nothing. */
+  static async load(path: string, container: string | null): Promise<Cursor> {
     if (!existsSync(path)) return new Cursor(path)
     let committed = 0
-    if (existsSync(container)) {
+    if (container && existsSync(container)) {
       const fh = await open(container, 'r')
       try {
         const size = (await fh.stat()).size
@@ -38,6 +41,10 @@ export class Cursor {
       entries = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as CursorEntry)
     } catch (cause) {
       throw wrapError('MAIF_ERR_IO', `the cursor ${path} is unreadable`, cause)
+    }
+    if (container === null) {
+      const last = entries.filter((e) => e.container === null).pop()
+      return new Cursor(path, last)
     }
     if (committed === 0) {
       // No container (or an empty one): start over, and drop entries that describe nothing that exists.
@@ -59,14 +66,14 @@ export class Cursor {
     this.files.set(file, p)
   }
 
-  /** Appends the current state for a checkpoint at `treeSize`, durably. */
-  record(container: string, treeSize: number, records: number): void {
+  /** Appends `files` (default: the current positions) for a checkpoint at `treeSize`, durably. */
+  record(container: string | null, treeSize: number, records: number, files: Map<string, FilePosition> = this.files): void {
     try {
       if (this.#fd === null) {
         mkdirSync(dirname(this.path), { recursive: true })
         this.#fd = openSync(this.path, 'a')
       }
-      const entry: CursorEntry = { v: 1, container, treeSize, records, files: Object.fromEntries(this.files) }
+      const entry: CursorEntry = { v: 1, container, treeSize, records, files: Object.fromEntries(files) }
       writeSync(this.#fd, JSON.stringify(entry) + '\n')
       fsyncSync(this.#fd)
     } catch (cause) {

@@ -11,6 +11,11 @@ export interface ContainerSinkOptions {
   session: WriterSession
   /** 'commit' (default): fdatasync after each checkpoint+tail; 'never': leave it to the OS. */
   fsync?: FsyncPolicy
+  /**
+   * Awaited before the bytes of a commit (checkpoint + tail) are written: the moment for a write-ahead
+   * (a source cursor records what the commit will cover, durably, before it exists).
+   */
+  beforeCommit?: (c: Commit) => Promise<void> | void
   highWaterMark?: number
 }
 
@@ -21,6 +26,7 @@ export interface ContainerSinkEvents {
 export class ContainerSink extends Writable {
   readonly #s: WriterSession
   readonly #fsync: FsyncPolicy
+  readonly #beforeCommit: ContainerSinkOptions['beforeCommit']
   #offset: number
   #last: Commit | undefined
   bytesWritten = 0
@@ -32,6 +38,7 @@ export class ContainerSink extends Writable {
     if (fs !== 'commit' && fs !== 'never') throw new MaifError('MAIF_ERR_INVALID_OPTION', `fsync must be 'commit' or 'never', got '${String(fs)}'`)
     this.#s = opts.session
     this.#fsync = fs
+    this.#beforeCommit = opts.beforeCommit
     this.#offset = opts.session.startOffset
   }
 
@@ -67,6 +74,7 @@ export class ContainerSink extends Writable {
       if (box.commit) commits.push(box.commit)
     }
     const want = parts.reduce((n, p) => n + p.length, 0)
+    if (this.#beforeCommit) for (const c of commits) await this.#beforeCommit(c)
     try {
       const { bytesWritten } = await this.#s.fh.writev(parts)
       if (bytesWritten !== want) throw new Error(`short write: ${bytesWritten} of ${want} bytes`)

@@ -5,16 +5,26 @@ import { MaifError } from '../../errors.js'
 import { BLOCK_TYPES, FLAG_CONTINUES, isWritableDataType } from '../../format/format.js'
 import type { Block } from '../blocks.js'
 
-export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch
-/** Many line records at once: `data` is the records, each ending with '\n' (what a line source reads). */
-export interface LineBatch { kind: 'lines'; data: Buffer; count: number }
+export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch | BinaryBatchInput
+/**
+ * Many line records at once: `data` is the records, each ending with '\n' (what a line source reads).
+ * `blockType` (else the framer's type, else one from `format`) names the blocks they go into.
+ */
+export interface LineBatch { kind: 'lines'; data: Buffer; count: number; format?: 'json' | 'text'; blockType?: string }
 /** One binary object, or one piece of it: a caller streaming a large file sends pieces with last: false. */
 export interface BinaryRecord { data: Buffer; name?: string; meta?: Record<string, unknown>; last?: boolean }
+/** Binary pieces as a batch, as pipeline sources send them. */
+export interface BinaryBatchInput { kind: 'binary'; pieces: BinaryRecord[]; blockType?: string }
+
+const FORMAT_TYPES: Record<string, string> = { json: 'JSON', text: 'TEXT', binary: 'BINA' }
 
 export interface FramerOptions {
   /** 'lines': JSON or text records, one per line; 'binary': each record is its own block (segmented). */
   mode?: 'lines' | 'binary'
-  /** FourCC of the blocks. Default JSON for lines, BINA for binary. */
+  /**
+   * FourCC of the blocks. Default: a batch's own `blockType`, else from its format (JSON, TEXT, BINA), else
+   * JSON for lines and BINA for binary. A batch's `blockType` wins over this (records another transform typed).
+   */
   type?: string
   blockRecords?: number
   blockBytes?: number
@@ -43,6 +53,9 @@ function positiveInt(name: string, v: number | undefined, def: number, max = Num
 export class BlockFramer extends Transform {
   readonly #mode: 'lines' | 'binary'
   readonly #type: string
+  readonly #explicitType: string | undefined
+  /** The type of the line block being gathered: a batch of another type closes it first. */
+  #open: string
   readonly #maxRecords: number
   readonly #maxBytes: number
   readonly #segment: number
@@ -65,6 +78,8 @@ export class BlockFramer extends Transform {
     this.#mode = opts.mode ?? 'lines'
     if (this.#mode !== 'lines' && this.#mode !== 'binary') throw new MaifError('MAIF_ERR_INVALID_OPTION', `framer mode must be 'lines' or 'binary'`)
     this.#type = opts.type ?? (this.#mode === 'lines' ? 'JSON' : 'BINA')
+    this.#explicitType = opts.type
+    this.#open = this.#type
     if (!isWritableDataType(this.#type)) {
       throw new MaifError('MAIF_ERR_INVALID_OPTION', `block type '${this.#type}' is not a data type (use one of ${Object.keys(BLOCK_TYPES).join(', ')} or a vendor type 'X…')`)
     }
@@ -85,8 +100,11 @@ export class BlockFramer extends Transform {
   override _transform(rec: RecordInput | RecordInput[], _enc: BufferEncoding, cb: TransformCallback): void {
     try {
       if (Array.isArray(rec)) {
-        for (const r of rec) this.#mode === 'binary' ? this.#pushBinary(r) : this.#addLine(r)
-      } else if (this.#mode === 'binary') this.#pushBinary(rec)
+        for (const r of rec) this.#mode === 'binary' ? this.#pushBinary(r, this.#type) : this.#addLine(r)
+      } else if (isBinaryBatch(rec)) {
+        const type = this.#typeOf(rec.blockType, 'binary')
+        for (const p of rec.pieces) this.#pushBinary(p, type)
+      } else if (this.#mode === 'binary') this.#pushBinary(rec, this.#type)
       else this.#addLine(rec)
       cb()
     } catch (err) {
@@ -105,8 +123,27 @@ export class BlockFramer extends Transform {
     cb(err)
   }
 
+  /** A batch's block type: its own, else the framer's explicit one, else from its format. */
+  #typeOf(blockType: string | undefined, format: string | undefined): string {
+    const type = blockType ?? this.#explicitType ?? (format ? FORMAT_TYPES[format] : undefined) ?? this.#type
+    if (blockType !== undefined && !isWritableDataType(blockType)) throw new MaifError('MAIF_ERR_RECORD', `block type '${blockType}' is not a data type (use one of ${Object.keys(BLOCK_TYPES).join(', ')} or a vendor type 'X…')`)
+    return type
+  }
+
+  /** Records go into blocks of one type each, in order: a record of another type closes the open block. */
+  #useType(type: string): void {
+    if (type === this.#open) return
+    this.#flushLines()
+    this.#open = type
+  }
+
   #addLine(rec: RecordInput): void {
-    if (typeof rec === 'object' && rec !== null && (rec as LineBatch).kind === 'lines' && Buffer.isBuffer((rec as LineBatch).data)) return this.#addBatch(rec as LineBatch)
+    if (typeof rec === 'object' && rec !== null && (rec as LineBatch).kind === 'lines' && Buffer.isBuffer((rec as LineBatch).data)) {
+      const b = rec as LineBatch
+      this.#useType(this.#typeOf(b.blockType, b.format))
+      return this.#addBatch(b)
+    }
+    this.#useType(this.#type)
     // Strings (and serialised objects) are gathered as strings and encoded once per block: one
     // Buffer per block instead of one per record is what makes small events cheap.
     let text: string | null = null
@@ -192,10 +229,11 @@ export class BlockFramer extends Transform {
     this.#bytes = 0
     const records = this.#records
     this.#records = 0
-    this.push({ kind: 'block', type: this.#type, flags: 0, pub, priv: this.#priv, data, records } satisfies Block)
+    this.push({ kind: 'block', type: this.#open, flags: 0, pub, priv: this.#priv, data, records } satisfies Block)
   }
 
-  #pushBinary(rec: RecordInput): void {
+  #pushBinary(rec: RecordInput, type: string): void {
+    if (this.#segIndex === 0) this.#flushLines()
     let data: Buffer
     let last = true
     const first = this.#segIndex === 0
@@ -216,11 +254,15 @@ export class BlockFramer extends Transform {
       const final = last && end >= data.length
       const isFirst = this.#segIndex === 0
       this.push({
-        kind: 'block', type: this.#type, flags: final ? 0 : FLAG_CONTINUES, pub: isFirst ? pub : { segment: this.#segIndex },
+        kind: 'block', type, flags: final ? 0 : FLAG_CONTINUES, pub: isFirst ? pub : { segment: this.#segIndex },
         priv: isFirst ? priv : {}, data: data.subarray(off, end), records: isFirst ? 1 : 0,
       } satisfies Block)
       this.#segIndex = final ? 0 : this.#segIndex + 1
       off = end
     } while (off < data.length)
   }
+}
+
+function isBinaryBatch(rec: unknown): rec is BinaryBatchInput {
+  return typeof rec === 'object' && rec !== null && (rec as BinaryBatchInput).kind === 'binary' && Array.isArray((rec as BinaryBatchInput).pieces)
 }

@@ -1,0 +1,125 @@
+// The line reader shared by every byte-stream source: files, stdin, and later S3 objects.
+import { createReadStream } from 'node:fs'
+import { MaifError } from '../errors.js'
+import { OrderedJobs, ownedBuffer, type WorkerPool } from '../workers/worker-pool.js'
+import { validateLines } from '../workers/worker.js'
+
+const RAW_PREFIX = 64 * 1024
+
+/** Where a batch ends in its input: what a durable cursor records. */
+export interface Position { file: string; offset: number; line: number; last: boolean }
+/**
+ * Line records with where the batch ends in its input (`pos`), and where each of its records ends
+ * (`ends[i]`, byte offset after record i's newline; `lines[i]`, its line number).
+ */
+export interface PositionedLines { data: Buffer; count: number; pos: Position; ends: Float64Array; lines: Float64Array }
+
+export interface LineStats { lines: number; accepted: number; rejected: number; bytes: number }
+
+/** A line the reader refused, with where it was. */
+export interface Rejection {
+  file: string
+  line: number
+  reason: string
+  code: 'MAIF_ERR_RECORD'
+  raw: string
+  /** Set when `raw` is only the start of a line too long to hold. */
+  truncated?: boolean
+}
+
+/**
+ * Reads a byte stream as lines, in bounded memory: whole-line chunks (~1 MiB) are validated (JSON) on worker
+ * threads and come back, in order, as batches with the bad lines taken out and reported with their line
+ * numbers. A line longer than `maxLine` becomes a rejection holding its first 64 KiB. Any source that reads
+ * bytes (files, stdin, objects) uses it.
+ */
+
+export async function* readLines(
+  path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool | null, stats: LineStats, onReject: ((r: Rejection) => void) | undefined,
+  from: { offset: number; line: number; input?: NodeJS.ReadableStream } = { offset: 0, line: 0 },
+): AsyncGenerator<PositionedLines> {
+  type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; start: number; end: number; endLine: number }
+  const jobs = new OrderedJobs<Done>(pool ? pool.size * 2 : 2)
+  let carry: Buffer | null = null
+  let skipping = false // inside an over-long line: drop bytes until its newline
+  let lineNo = from.line // lines handed to workers so far
+  let offset = from.offset // input bytes consumed up to the last whole line
+  const submit = (chunk: Buffer, consumed: number): Promise<Done> => {
+    const firstLine = lineNo
+    let n = 0
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++
+    lineNo += n
+    offset += consumed
+    const end = offset
+    const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
+    const endLine = lineNo
+    // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
+    if (!json || !pool) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine) }, firstLine, start, end, endLine })
+    const own = ownedBuffer(chunk) // the chunk is moved to the worker, not copied
+    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
+  }
+  const take = function* (done: Done, last = false): Generator<PositionedLines> {
+    const r = done.res
+    if (r.op !== 'lines') throw new MaifError('MAIF_ERR_IO', 'the line worker answered the wrong request')
+    stats.lines += r.lines
+    stats.accepted += r.count
+    for (const x of r.rejects) {
+      stats.rejected++
+      onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: x.raw })
+    }
+    // An empty batch still carries its position, so that a cursor can move past rejected lines.
+    const ends = new Float64Array(r.count)
+    const lines = new Float64Array(r.count)
+    for (let i = 0; i < r.count; i++) {
+      ends[i] = Math.min(done.start + r.ends[i]!, done.end) // a final line without '\n' got one added
+      lines[i] = done.firstLine + r.lineNos[i]!
+    }
+    yield { data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last }, ends, lines }
+  }
+  // A line longer than a whole read chunk is never held: it is dead-lettered with its first bytes only.
+  const tooLong = (prefix: Buffer): void => {
+    lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
+    stats.lines++
+    stats.rejected++
+    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${Math.min(prefix.length, RAW_PREFIX)} bytes`, code: 'MAIF_ERR_RECORD', raw: prefix.toString('utf8', 0, Math.min(prefix.length, RAW_PREFIX)), truncated: true })
+  }
+  let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
+  const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    stats.bytes += chunk.length
+    let data = chunk
+    if (skipping) {
+      const nl = data.indexOf(0x0a)
+      if (nl === -1) { skipped += data.length; continue }
+      skipping = false
+      skipped += nl + 1
+      data = data.subarray(nl + 1)
+    }
+    const last = data.lastIndexOf(0x0a)
+    if (last === -1) {
+      carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
+      if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
+      continue
+    }
+    const whole = carry ? Buffer.concat([carry, data.subarray(0, last + 1)]) : data.subarray(0, last + 1)
+    carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null
+    const done = await jobs.add(submit(whole, whole.length + skipped))
+    skipped = 0
+    if (done) yield* take(done)
+  }
+  if (carry && carry.length > 0) {
+    const done = await jobs.add(submit(Buffer.concat([carry, Buffer.from('\n')]), carry.length + skipped))
+    skipped = 0
+    if (done) yield* take(done)
+  }
+  if (skipped > 0 || jobs.size === 0) {
+    // Nothing left to validate, but the cursor must still learn that this input is finished.
+    offset += skipped
+    yield { data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: jobs.size === 0 }, ends: new Float64Array(0), lines: new Float64Array(0) }
+  }
+  while (jobs.size > 0) {
+    const done = (await jobs.drainOne())!
+    yield* take(done, jobs.size === 0)
+  }
+}
+

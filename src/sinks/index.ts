@@ -1,0 +1,9 @@
+// The built-in sinks: one registration line each.
+import { builtins } from '../core/runtime/component.js'
+import { containerSink } from './container/index.js'
+import { fileSink } from './file.js'
+import { stdoutSink } from './stdout.js'
+
+builtins.register(containerSink)
+builtins.register(fileSink)
+builtins.register(stdoutSink)

@@ -1,0 +1,103 @@
+// Reads many inputs, `concurrency` files at a time (p-limit), merged into one stream of batches that each
+// carry an acknowledgement token: the file, where the batch ends, and where each of its records ends.
+import pLimit from 'p-limit'
+import { readLines, type LineStats, type Rejection } from '../../core/runtime/line-reader.js'
+import type { WorkerPool } from '../../core/workers/worker-pool.js'
+import type { Batch } from '../../core/runtime/types.js'
+import { readBinary } from './binary.js'
+
+export type FileFormat = 'jsonl' | 'text' | 'binary'
+
+/** The file source's acknowledgement token. `ends`/`lines` are absent for binary pieces. */
+export interface FileToken {
+  file: string
+  /** Where the batch ends: byte offset and line number. */
+  offset: number
+  line: number
+  /** The input is finished once this batch is durable. */
+  last: boolean
+  ends?: Float64Array
+  lines?: Float64Array
+}
+
+export interface FileReadOptions {
+  format: FileFormat
+  /** Validates JSON lines on other threads; without one, lines are split here. */
+  pool: WorkerPool | null
+  maxLineLength: number
+  concurrency: number
+  stats: LineStats & { files: number }
+  onReject: (r: Rejection) => void
+  /** Where each file starts (from a cursor); files marked done are skipped. */
+  start?: (file: string) => { offset: number; line: number; done: boolean } | undefined
+  /** Graceful stop: no new batch is read once this is aborted. */
+  stop?: AbortSignal
+  segmentBytes?: number
+  /** Input stream for '-'. */
+  stdin?: NodeJS.ReadableStream
+}
+
+export async function* readInputs(files: readonly string[], o: FileReadOptions): AsyncGenerator<Batch> {
+  // A binary file arrives as consecutive pieces of one object: files are read one at a time so that
+  // pieces of two objects never interleave (the framer would join them).
+  const limit = pLimit(o.format === 'binary' ? 1 : o.concurrency)
+  const queue: Batch[] = []
+  // Two wake-ups: the consumer waits for an item, producers wait for room (bounded queue = backpressure).
+  const w: { wake: (() => void) | null; space: Array<() => void> } = { wake: null, space: [] }
+  let failed: unknown
+  let finished = 0
+  const cap = Math.max(4, o.concurrency * 2)
+  const signal = (): void => { w.wake?.(); w.wake = null }
+  const put = async (item: Batch): Promise<void> => {
+    while (queue.length >= cap) await new Promise<void>((r) => { w.space.push(r) })
+    queue.push(item)
+    signal()
+  }
+  const one = async (file: string): Promise<void> => {
+    const st = file === '-' ? undefined : o.start?.(file)
+    if (st?.done || o.stop?.aborted) return
+    o.stats.files++
+    if (o.format === 'binary') {
+      let n = 0
+      for await (const piece of readBinary(file, o.segmentBytes ?? 4 << 20, o.stats)) {
+        if (o.stop?.aborted) return
+        n += piece.data.length
+        const last = piece.last !== false
+        if (last) o.stats.accepted++
+        const ack: FileToken = { file, offset: n, line: 0, last }
+        await put({ kind: 'binary', format: 'binary', pieces: [piece], count: last ? 1 : 0, ack })
+      }
+      return
+    }
+    const input = file === '-' ? o.stdin ?? process.stdin : undefined
+    // A stop interrupts a pending read of stdin, which may stay open and idle for ever.
+    const onStop = (): void => { (input as NodeJS.ReadableStream & { destroy?: () => void } | undefined)?.destroy?.() }
+    if (input) o.stop?.addEventListener('abort', onStop, { once: true })
+    const gen = readLines(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}) })
+    try {
+      for await (const b of gen) {
+        const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
+        await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack })
+        if (o.stop?.aborted) return
+      }
+    } catch (err) {
+      // Destroying stdin to honour a stop ends the read early: that is the stop, not a failure.
+      if (!(input && o.stop?.aborted)) throw err
+    } finally {
+      o.stop?.removeEventListener('abort', onStop)
+    }
+  }
+  const all = files.map((f) => limit(() => one(f)).catch((err: unknown) => { failed ??= err }).finally(() => { finished++; signal() }))
+  while (true) {
+    if (queue.length > 0) {
+      yield queue.shift()!
+      w.space.shift()?.()
+      continue
+    }
+    if (failed !== undefined) throw failed
+    if (finished === files.length) break
+    await new Promise<void>((r) => { w.wake = r })
+  }
+  await Promise.all(all)
+  if (failed !== undefined) throw failed
+}

@@ -1,0 +1,7 @@
+// The built-in sources: one registration line each.
+import { builtins } from '../core/runtime/component.js'
+import { fileSource } from './file/index.js'
+import { stdinSource } from './stdin.js'
+
+builtins.register(fileSource)
+builtins.register(stdinSource)

@@ -1,0 +1,15 @@
+// The built-in transforms: one registration line each.
+import { builtins } from '../core/runtime/component.js'
+import { validateJson } from './validate-json.js'
+import { frame } from './frame.js'
+import { compress } from './compress.js'
+import { encrypt } from './encrypt.js'
+import { chain } from './chain.js'
+import { sign } from './sign.js'
+
+builtins.register(validateJson)
+builtins.register(frame)
+builtins.register(compress)
+builtins.register(encrypt)
+builtins.register(chain)
+builtins.register(sign)

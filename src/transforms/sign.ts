@@ -1,0 +1,27 @@
+// Block stage `sign`: sign each checkpoint. `keyring` selects the signing key (default: the encrypt stage's
+// keyring, then security.keyring, then MAIF_KEYRING); `alg`, when given, must be that key's algorithm, so a
+// pipeline that promises ed25519 never silently signs with another key.
+import { z } from 'zod'
+import { SIGNATURE_ALGS } from '../core/format/signing.js'
+import { defineTransform } from '../core/runtime/component.js'
+import type { WriteStage } from '../core/container/write-path.js'
+
+export const sign = defineTransform({
+  type: 'sign',
+  stage: 'block',
+  unique: true,
+  description: 'sign each checkpoint',
+  options: {
+    keyring: z.string().min(1).describe('keyring whose signing key signs the checkpoints (default: the encrypt keyring, then security.keyring, then MAIF_KEYRING)').optional(),
+    alg: z.enum(Object.keys(SIGNATURE_ALGS) as [string, ...string[]]).describe('the signing algorithm the key must have').optional(),
+  },
+  lint({ self, transforms, report }) {
+    const chainAt = transforms.findIndex((t) => t.type === 'chain')
+    if (chainAt !== -1 && chainAt > transforms.indexOf(self)) {
+      report({ rule: 'order/sign-after-chain', message: `'sign' comes before 'chain': it signs the chain's checkpoints`, hint: `move 'sign' below 'chain' (frame → compress → encrypt → chain → sign)` })
+    }
+  },
+  build(o): WriteStage {
+    return { type: 'sign', ...(o.keyring ? { keyring: o.keyring } : {}), ...(o.alg ? { alg: o.alg } : {}) }
+  },
+})
