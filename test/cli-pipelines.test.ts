@@ -15,7 +15,7 @@ function located(stdout: string, file: string): Array<[number, number, string, s
   const out: Array<[number, number, string, string]> = []
   for (const l of stdout.split('\n')) {
     if (!l.startsWith(`${file}:`)) continue
-    const m = /^:(\d+):(\d+): (error|warning): .* \[([\w/-]+)\]$/.exec(l.slice(file.length))
+    const m = /^:(\d+):(\d+): (error|warning|info): .* \[([\w/-]+)\]$/.exec(l.slice(file.length))
     if (m) out.push([Number(m[1]), Number(m[2]), m[3]!, m[4]!])
   }
   return out
@@ -42,7 +42,6 @@ t.test('lint: bad fixtures exit 1 and point at file:line:col', async (t) => {
     ['bad.json', [[4, 33, 'error', 'schema/invalid-value'], [5, 42, 'error', 'schema/unknown-key'], [5, 52, 'error', 'yaml/duplicate-key'], [10, 20, 'error', 'schema/unknown-type']]],
     ['order-compress-after-encrypt.yaml', [[5, 5, 'error', 'order/compress-before-encrypt']]],
     ['order-chain-sign.yaml', [[5, 5, 'error', 'order/chain-after-encrypt']]],
-    ['sign-without-chain.yaml', [[6, 7, 'error', 'sign/requires-chain']]],
     ['frame-not-first.yaml', [[3, 5, 'error', 'order/frame-first'], [5, 5, 'error', 'order/record-stage-after-frame']]],
     ['container-no-encrypt.yaml', [[12, 7, 'error', 'security/container-requires-encrypt']]],
     ['env.yaml', [[15, 13, 'error', 'env/missing-var']]],
@@ -63,10 +62,17 @@ t.test('lint: bad fixtures exit 1 and point at file:line:col', async (t) => {
   t.equal(syn.code, 1)
   t.strictSame(located(syn.stdout, FIX('syntax-error.yaml')).map(([line, , sev, rule]) => [line, sev, rule]), [[4, 'error', 'yaml/syntax']])
   // A good and a bad file together: exit 1, only the bad one reported.
-  const mixed = await maif(['lint', PIPE('agent-logs-to-container.yaml'), FIX('sign-without-chain.yaml')])
+  const mixed = await maif(['lint', PIPE('agent-logs-to-container.yaml'), FIX('order-chain-sign.yaml')])
   t.equal(mixed.code, 1)
-  t.strictSame(located(mixed.stdout, FIX('sign-without-chain.yaml')), [[6, 7, 'error', 'sign/requires-chain']])
+  t.strictSame(located(mixed.stdout, FIX('order-chain-sign.yaml')), [[5, 5, 'error', 'order/chain-after-encrypt']])
   t.notMatch(mixed.stdout, /agent-logs-to-container\.yaml:/)
+  // sign without chain is not an error: the container adds chain, and --verbose says so.
+  const quiet = await maif(['lint', FIX('sign-without-chain.yaml')])
+  t.equal(quiet.code, 0, quiet.stdout)
+  t.equal(quiet.stdout, '1 pipeline(s) OK\n')
+  const verbose = await maif(['lint', '--verbose', FIX('sign-without-chain.yaml')])
+  t.equal(verbose.code, 0)
+  t.strictSame(located(verbose.stdout, FIX('sign-without-chain.yaml')), [[7, 7, 'info', 'sink/adds-stages']])
   // --json: the same issues as objects.
   const json = await maif(['lint', '--json', FIX('bad-schema.yaml')])
   t.equal(json.code, 1)
@@ -114,9 +120,9 @@ t.test('validate: exit 78 when the keyring directory does not exist, 0 when it d
   t.match(envOk.stdout, /is valid and its environment is ready/)
 
   // A definition error is a configuration problem too: 78, with the located issue.
-  const bad = await maif(['validate', FIX('sign-without-chain.yaml')])
+  const bad = await maif(['validate', FIX('order-chain-sign.yaml')])
   t.equal(bad.code, 78)
-  t.match(bad.stdout, /error: MAIF_ERR_PIPELINE_DEF: .*sign-without-chain\.yaml:6:7/)
+  t.match(bad.stdout, /error: MAIF_ERR_PIPELINE_DEF: .*order-chain-sign\.yaml:5:5/)
 })
 
 t.test('schema: prints the JSON Schema of pipeline files', async (t) => {

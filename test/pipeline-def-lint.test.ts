@@ -47,7 +47,7 @@ t.test('JSON files get lines and columns too (tabs count as one column)', async 
   ])
   t.equal(issues[0]!.message, 'transforms[0].blockMs must be at least 0, got number -5')
   t.equal(issues[2]!.message, "duplicate key 'codec': map keys must be unique")
-  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, stdout, file")
+  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, file, stdout")
 })
 
 t.test('stage ordering and sign/chain rules, each at its stage', async (t) => {
@@ -59,9 +59,11 @@ t.test('stage ordering and sign/chain rules, each at its stage', async (t) => {
   t.strictSame(at(chain), [['order/chain-after-encrypt', 5, 5]])
   t.match(chain[0]!.hint, "move 'chain' below 'encrypt'")
 
-  const sign = await lint('sign-without-chain.yaml')
-  t.strictSame(at(sign), [['sign/requires-chain', 6, 7]]) // `-   type: sign`: the map starts at column 7
-  t.match(sign[0]!.hint, "add '- type: chain' before 'sign'")
+  // sign without chain is not an error: the container adds chain, and says so at info level (lint --verbose)
+  t.strictSame(at(await lint('sign-without-chain.yaml')), [])
+  const sign = await lintPipelineFile(FIX('sign-without-chain.yaml'), { verbose: true })
+  t.strictSame(at(sign), [['sink/adds-stages', 7, 7]])
+  t.match(sign[0]!.message, "adds 'chain' with default settings")
 
   const frame = await lint('frame-not-first.yaml')
   t.strictSame(at(frame), [['order/frame-first', 3, 5], ['order/record-stage-after-frame', 5, 5]])

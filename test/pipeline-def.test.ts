@@ -88,33 +88,35 @@ t.test('the batch example: directory glob, concurrency and cursor', async (t) =>
   t.strictSame(definition.transforms?.map((s) => s.type), ['validate-json', 'frame', 'compress', 'encrypt', 'chain', 'sign'])
   t.equal(definition.batching?.period, '2s')
   t.equal(parseDurationMs(definition.batching!.period!), 2000)
-  t.equal(definition.transforms?.find((x) => x.type === 'encrypt')?.keyring, '.maif-keys')
+  t.equal(definition.security?.keyring, '.maif-keys')
   t.strictSame(validatePipeline(definition).filter((i) => i.severity !== 'info'), [])
 })
 
 t.test('a module may export the definition as `pipeline` instead of default', async (t) => {
   const r = await loadPipelineFile(FIX('valid-named-export.mjs'), { env: {} })
   t.equal(r.source.format, 'js')
-  t.strictSame(r.definition.transforms, [{ type: 'frame', blockType: 'TEXT' }, { type: 'compress', codec: 'gzip', level: 6 }])
+  t.strictSame(r.definition.transforms, [{ type: 'frame', blockType: 'TEXT' }, { type: 'compress', codec: 'gzip', level: 6 }, { type: 'encrypt' }])
 })
 
 t.test('definePipeline is the identity on valid definitions and throws on invalid ones', async (t) => {
   const def: PipelineDefinition = {
     source: { type: 'file', paths: ['a.jsonl', 'b.jsonl'], format: 'jsonl' },
-    transforms: [{ type: 'frame' }, { type: 'my-stage', anything: { goes: [1, 2] } }, { type: 'compress' }, { type: 'encrypt' }, { type: 'chain' }, { type: 'sign' }],
+    transforms: [{ type: 'my-stage', anything: [1, 2] }, { type: 'frame' }, { type: 'compress' }, { type: 'encrypt' }, { type: 'chain' }, { type: 'sign' }],
     sink: { type: 'container', path: 'out/x.maif' },
   }
-  t.equal(definePipeline(def), def)
+  const myStage = defineTransform({ type: 'my-stage', description: 'test', options: { anything: z.array(z.number()) }, build: () => ({ transform: (b: Batch) => [b] }) })
+  t.equal(definePipeline(def, { components: [myStage] }), def)
+  t.throws(() => definePipeline(def), { code: 'MAIF_ERR_PIPELINE_DEF', message: /unknown type "my-stage"/ }, 'a component not passed is unknown')
 
-  const bad = { ...def, transforms: [{ type: 'frame' }, { type: 'sign' }] } as PipelineDefinition
-  const err = t.throws(() => definePipeline(bad)) as PipelineDefError
+  const bad = { ...def, transforms: [{ type: 'frame' }, { type: 'sign' }, { type: 'my-stage', anything: [] }] } as PipelineDefinition
+  const err = t.throws(() => definePipeline(bad, { components: [myStage] })) as PipelineDefError
   t.ok(err instanceof PipelineDefError)
   t.equal(err.code, 'MAIF_ERR_PIPELINE_DEF')
-  t.strictSame(rules(err.issues), ['sign/requires-chain', 'security/container-requires-encrypt'])
-  t.match(err.message, /^transforms\[1\]: error: 'sign' needs a 'chain' stage/)
+  t.strictSame(rules(err.issues), ['order/record-stage-after-frame', 'security/container-requires-encrypt'])
+  t.match(err.message, /^transforms\[2\]: error: 'my-stage' works on records, so it must come before 'frame'/)
 
   const typo = { ...def, sink: { type: 'container', path: 'x.maif', fsynk: 'never' } } as unknown as PipelineDefinition
-  const err2 = t.throws(() => definePipeline(typo)) as PipelineDefError
+  const err2 = t.throws(() => definePipeline(typo, { components: [myStage] })) as PipelineDefError
   t.equal(err2.issues[0]?.rule, 'schema/unknown-key')
   t.strictSame(err2.issues[0]?.path, ['sink', 'fsynk'])
   t.match(err2.issues[0]?.hint, /did you mean 'fsync'\?/)
@@ -163,14 +165,14 @@ t.test('schema: strict objects, values and ranges', async (t) => {
     ['level for codec none', minimal({ transforms: [{ type: 'compress', codec: 'none', level: 1 }] }), 'schema/codec-level', ['transforms', 0, 'level']],
     ['unknown codec', minimal({ transforms: [{ type: 'compress', codec: 'lz4' }] }), 'schema/invalid-value', ['transforms', 0, 'codec']],
     ['bad block type', minimal({ transforms: [{ type: 'frame', blockType: 'json' }] }), 'schema/invalid-value', ['transforms', 0, 'blockType']],
-    ['stage without type', minimal({ transforms: [{ label: 'x' }] }), 'schema/missing-key', ['transforms', 0]],
+    ['stage without type', minimal({ transforms: [{ label: 'x' }] }), 'schema/missing-key', ['transforms', 0, 'type']],
     ['stage that is not a map', minimal({ transforms: ['frame'] }), 'schema/invalid-type', ['transforms', 0]],
-    ['bad plugin name', minimal({ transforms: [{ type: 'no spaces' }] }), 'schema/invalid-value', ['transforms', 0, 'type']],
+    ['unregistered type', minimal({ transforms: [{ type: 'no spaces' }] }), 'schema/unknown-type', ['transforms', 0, 'type']],
     ['unknown sink type', minimal({ sink: { type: 'kafka' } }), 'schema/unknown-type', ['sink', 'type']],
     ['sink without type', minimal({ sink: { path: 'x' } }), 'schema/missing-key', ['sink', 'type']],
     ['container without path', minimal({ sink: { type: 'container' }, transforms: [{ type: 'encrypt' }] }), 'schema/missing-key', ['sink', 'path']],
     ['empty path', minimal({ sink: { type: 'file', path: '' } }), 'schema/invalid-value', ['sink', 'path']],
-    ['dead letter type', minimal({ deadLetter: { type: 'stdout', path: 'x' } }), 'schema/invalid-value', ['deadLetter', 'type']],
+    ['dead letter type', minimal({ deadLetter: { type: 'nowhere', path: 'x' } }), 'schema/unknown-type', ['deadLetter', 'type']],
     ['label not a string', minimal({ labels: { team: 3 } }), 'schema/invalid-type', ['labels', 'team']],
     ['source not a map', minimal({ source: 'samples/x.jsonl' }), 'schema/invalid-type', ['source']],
     ['bad name', minimal({ name: 'has space' }), 'schema/invalid-value', ['name']],
@@ -181,7 +183,7 @@ t.test('schema: strict objects, values and ranges', async (t) => {
     t.strictSame(r.issues.map((i) => [i.rule, i.path]), [[rule, path]], what)
   }
   t.match(checkPipeline(minimal({ concurrency: 1.5 })).issues[0]?.message, 'concurrency must be an integer, got number 1.5')
-  t.match(checkPipeline(minimal({ sink: { type: 'kafka' } })).issues[0]?.hint, 'Expected one of: container, stdout, file')
+  t.match(checkPipeline(minimal({ sink: { type: 'kafka' } })).issues[0]?.hint, 'Expected one of: container, file, stdout')
 })
 
 const plugin = defineTransform({
@@ -238,7 +240,8 @@ t.test('semantic rules (validatePipeline)', async (t) => {
   t.equal(encryptionRequired(def(['frame'], { security: { requireEncryption: false } })), false)
   t.equal(encryptionRequired(def(['frame', 'encrypt'])), true)
   // what the sink adds is said at info level
-  const infos = validatePipeline(def(['frame', 'encrypt']), { registry: withPlugin }).filter((i) => i.severity === 'info')
+  t.strictSame(validatePipeline(def(['frame', 'encrypt']), { registry: withPlugin }).filter((i) => i.severity === 'info'), [], 'info issues only when asked for')
+  const infos = validatePipeline(def(['frame', 'encrypt']), { registry: withPlugin, verbose: true }).filter((i) => i.severity === 'info')
   t.strictSame(infos.map((i) => i.rule), ['sink/adds-stages', 'sink/uncompressed'])
   t.match(infos[0]?.message, "adds 'chain', 'sign'")
 

@@ -16,23 +16,14 @@ export const stdinSource = defineSource({
     const stats = { lines: 0, accepted: 0, rejected: 0, bytes: 0 }
     const input = process.stdin
     async function* batches(): AsyncGenerator<Batch> {
-      const onStop = (): void => { input.destroy() }
       if (ctx.stop.aborted) return
-      ctx.stop.addEventListener('abort', onStop, { once: true })
-      try {
-        const lines = readLines('-', o.format === 'jsonl', o.maxLineLength ?? 16 << 20, 1 << 20, o.format === 'jsonl' ? ctx.pool() : null, stats,
+      const lines = readLines('-', o.format === 'jsonl', o.maxLineLength ?? 16 << 20, 1 << 20, o.format === 'jsonl' ? ctx.pool() : null, stats,
           (r) => ctx.deadLetter({ code: r.code, reason: r.reason, raw: r.raw, ...(r.truncated ? { truncated: true } : {}), source: { file: '-', line: r.line } }),
-          { offset: 0, line: 0, input })
+          { offset: 0, line: 0, input, stop: ctx.stop })
         for await (const b of lines) {
+          // After a stop the reader ends at once, handing on what it already took from stdin.
           yield { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack: null }
-          if (ctx.stop.aborted) return
         }
-      } catch (err) {
-        // Destroying stdin to honour a stop ends the read early: that is the stop, not a failure.
-        if (!ctx.stop.aborted) throw err
-      } finally {
-        ctx.stop.removeEventListener('abort', onStop)
-      }
     }
     return { batches, stats: () => ({ records: stats.lines, bytes: stats.bytes, files: 1 }) }
   },

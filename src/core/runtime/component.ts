@@ -40,8 +40,10 @@ export interface CheckContext {
   label: string
   keyringFlag: string | undefined
   defaultKeyring: string | undefined
-  /** Every path the pipeline reads (inputs) and writes (outputs, cursor, dead letters), for collision checks. */
+  /** The whole definition, for checks that depend on other entries (the keyrings of block stages). */
   definition: Readonly<Record<string, unknown>>
+  /** Reports a problem under its own name (e.g. 'keyring'), beside what `check` throws. */
+  report(what: string, message: string): void
 }
 
 interface SpecBase<O extends OptionsShape> {

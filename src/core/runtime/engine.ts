@@ -393,7 +393,7 @@ export async function checkEnvironment(def: PipelineDefinition, opts: { registry
     const spec = registry.get(kind, e.type)
     if (!spec?.check) continue
     try {
-      await (spec.check as (o: Record<string, unknown>, c: unknown) => Promise<void>)(spec.looseOptions ? e : optionsOf(e), { cwd, label: e.label ?? e.type, keyringFlag: opts.keyring, defaultKeyring: def.security?.keyring, definition: def })
+      await (spec.check as (o: Record<string, unknown>, c: unknown) => Promise<void>)(spec.looseOptions ? e : optionsOf(e), { cwd, label: e.label ?? e.type, keyringFlag: opts.keyring, defaultKeyring: def.security?.keyring, definition: def, report: (w: string, m: string) => problems.push(`${w}: ${m}`) })
     } catch (err) {
       problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`)
     }

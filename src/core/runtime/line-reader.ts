@@ -1,5 +1,6 @@
 // The line reader shared by every byte-stream source: files, stdin, and later S3 objects.
 import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { MaifError } from '../errors.js'
 import { OrderedJobs, ownedBuffer, type WorkerPool } from '../workers/worker-pool.js'
 import { validateLines } from '../workers/worker.js'
@@ -36,7 +37,7 @@ export interface Rejection {
 
 export async function* readLines(
   path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool | null, stats: LineStats, onReject: ((r: Rejection) => void) | undefined,
-  from: { offset: number; line: number; input?: NodeJS.ReadableStream } = { offset: 0, line: 0 },
+  from: { offset: number; line: number; input?: NodeJS.ReadableStream; stop?: AbortSignal } = { offset: 0, line: 0 },
 ): AsyncGenerator<PositionedLines> {
   type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; start: number; end: number; endLine: number }
   const jobs = new OrderedJobs<Done>(pool ? pool.size * 2 : 2)
@@ -85,27 +86,33 @@ export async function* readLines(
   }
   let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
   const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    stats.bytes += chunk.length
-    let data = chunk
-    if (skipping) {
-      const nl = data.indexOf(0x0a)
-      if (nl === -1) { skipped += data.length; continue }
-      skipping = false
-      skipped += nl + 1
-      data = data.subarray(nl + 1)
+  // Only a stream handed in (stdin) can sit idle for ever; a file is read to where the source stops taking.
+  const source = from.stop && from.input ? untilStopped(input as Readable, from.stop) : (input as AsyncIterable<Buffer>)
+  try {
+    for await (const chunk of source) {
+      stats.bytes += chunk.length
+      let data = chunk
+      if (skipping) {
+        const nl = data.indexOf(0x0a)
+        if (nl === -1) { skipped += data.length; continue }
+        skipping = false
+        skipped += nl + 1
+        data = data.subarray(nl + 1)
+      }
+      const last = data.lastIndexOf(0x0a)
+      if (last === -1) {
+        carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
+        if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
+        continue
+      }
+      const whole = carry ? Buffer.concat([carry, data.subarray(0, last + 1)]) : data.subarray(0, last + 1)
+      carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null
+      const done = await jobs.add(submit(whole, whole.length + skipped))
+      skipped = 0
+      if (done) yield* take(done)
     }
-    const last = data.lastIndexOf(0x0a)
-    if (last === -1) {
-      carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
-      if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
-      continue
-    }
-    const whole = carry ? Buffer.concat([carry, data.subarray(0, last + 1)]) : data.subarray(0, last + 1)
-    carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null
-    const done = await jobs.add(submit(whole, whole.length + skipped))
-    skipped = 0
-    if (done) yield* take(done)
+  } catch (err) {
+    if (!from.stop?.aborted) throw err
   }
   if (carry && carry.length > 0) {
     const done = await jobs.add(submit(Buffer.concat([carry, Buffer.from('\n')]), carry.length + skipped))
@@ -123,3 +130,37 @@ export async function* readLines(
   }
 }
 
+
+/**
+ * The chunks of `input` until it ends or `stop` is aborted. A stop interrupts a pending read (an idle stdin
+ * never holds a SIGTERM back), but every chunk already buffered is still handed on, so nothing taken from
+ * the input is lost; then the input is released.
+ */
+export async function* untilStopped(input: Readable, stop: AbortSignal): AsyncGenerator<Buffer> {
+  let ended = false
+  let failed: Error | undefined
+  let wake: (() => void) | undefined
+  const onReadable = (): void => { wake?.() }
+  const onEnd = (): void => { ended = true; wake?.() }
+  const onError = (err: Error): void => { failed = err; wake?.() }
+  input.on('readable', onReadable)
+  input.on('end', onEnd)
+  input.on('error', onError)
+  stop.addEventListener('abort', onReadable)
+  try {
+    for (;;) {
+      let chunk: Buffer | null
+      while ((chunk = input.read() as Buffer | null) !== null) yield chunk
+      if (failed) throw failed
+      if (ended || input.readableEnded || stop.aborted) return
+      await new Promise<void>((resolve) => { wake = resolve })
+      wake = undefined
+    }
+  } finally {
+    input.off('readable', onReadable)
+    input.off('end', onEnd)
+    input.off('error', onError)
+    stop.removeEventListener('abort', onReadable)
+    if (stop.aborted && !ended) input.destroy()
+  }
+}

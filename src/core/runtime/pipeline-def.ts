@@ -102,11 +102,11 @@ export interface LoadedPipeline {
  * Schema + semantic validation of a definition held in memory. Returns the parsed definition when there are
  * no errors (warnings allowed), and every issue. Never throws.
  */
-export function checkPipeline(data: unknown, opts: { registry?: ComponentRegistry } = {}): { definition?: PipelineDefinition; issues: PipelineIssue[] } {
+export function checkPipeline(data: unknown, opts: { registry?: ComponentRegistry; verbose?: boolean } = {}): { definition?: PipelineDefinition; issues: PipelineIssue[] } {
   const registry = opts.registry ?? builtins
   const res = pipelineSchema(registry).safeParse(data, { reportInput: true })
   const issues: PipelineIssue[] = res.success ? [] : res.error.issues.flatMap((iss) => fromZod(iss as ZodIssueLike, [], data, registry))
-  issues.push(...semanticIssues(data, registry))
+  issues.push(...semanticIssues(data, registry, opts.verbose === true))
   const definition = res.success && !issues.some((i) => i.severity === 'error') ? res.data : undefined
   return definition ? { definition, issues } : { issues }
 }
@@ -115,8 +115,8 @@ export function checkPipeline(data: unknown, opts: { registry?: ComponentRegistr
  * The semantic rules (stage order, sign needs chain, encryption of containers, unknown plugin stage types).
  * Takes a schema-valid definition; the engine can reuse it on definitions it builds itself.
  */
-export function validatePipeline(def: PipelineDefinition, opts: { registry?: ComponentRegistry } = {}): PipelineIssue[] {
-  return semanticIssues(def, opts.registry ?? builtins)
+export function validatePipeline(def: PipelineDefinition, opts: { registry?: ComponentRegistry; verbose?: boolean } = {}): PipelineIssue[] {
+  return semanticIssues(def, opts.registry ?? builtins, opts.verbose === true)
 }
 
 /** Where definePipeline keeps the components a definition was declared with (not an own enumerable key). */
@@ -140,8 +140,9 @@ export function definePipeline(def: PipelineDefinition, opts: { components?: rea
   return def
 }
 
-function semanticIssues(raw: unknown, registry: ComponentRegistry): PipelineIssue[] {
-  return lintDefinition(raw, registry).map((i) => ({ ...i, code: 'MAIF_ERR_PIPELINE_DEF' }))
+/** Info-level issues (what a sink adds for itself) only when `verbose`: they are not problems. */
+function semanticIssues(raw: unknown, registry: ComponentRegistry, verbose: boolean): PipelineIssue[] {
+  return lintDefinition(raw, registry).filter((i) => verbose || i.severity !== 'info').map((i) => ({ ...i, code: 'MAIF_ERR_PIPELINE_DEF' }))
 }
 
 // ------------------------------------------------------------------ zod issues → PipelineIssue
@@ -393,7 +394,7 @@ function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: 
     return { issues: sortIssues(issues) }
   }
   const envPaths = new Set(envProblems.map((p) => JSON.stringify(p.path)))
-  const checked = checkPipeline(data, opts)
+  const checked = checkPipeline(data, { ...(opts.registry ? { registry: opts.registry } : {}), verbose: (opts as LintOptions).verbose === true })
   for (const i of checked.issues) {
     if (envPaths.has(JSON.stringify(i.path))) continue // the ${...} left in place would only repeat the env error
     const viaSet = setPaths.find((s) => s.path.every((seg, k) => String(i.path[k]) === String(seg)))
@@ -449,7 +450,7 @@ async function analyzeModule(path: string, format: PipelineFileFormat, opts: Loa
   ]
   const unique = [...new Set(components)]
   const registry = (opts.registry ?? builtins).with(unique)
-  const checked = checkPipeline(value, { registry })
+  const checked = checkPipeline(value, { registry, verbose: (opts as LintOptions).verbose === true })
   issues.push(...checked.issues.filter((i) => !envPaths.has(JSON.stringify(i.path))).map(at))
   const base = checked.definition && !issues.some((i) => i.severity === 'error') ? { issues, definition: checked.definition } : { issues }
   return unique.length ? { ...base, components: unique } : base

@@ -25,6 +25,8 @@ export const containerSink = defineSink({
   options: {
     path: z.string().min(1).describe('the .maif container file to write'),
     fsync: z.enum(['commit', 'never']).describe('commit (default): fsync at every checkpoint; never: leave it to the OS').optional(),
+    allowNewSigner: z.boolean().describe('append although the container was last signed by another key (every signer must then be pinned to verify)').optional(),
+    allowPlaintextAppend: z.boolean().describe('append a plaintext session to a container that has encrypted sessions').optional(),
   },
   lint({ self, transforms, definition, report }) {
     const has = (t: string): boolean => transforms.some((x) => x.type === t)
@@ -43,6 +45,14 @@ export const containerSink = defineSink({
   },
   key: (o, cwd) => resolve(cwd, o.path),
   async check(o, ctx) {
+    // The keyring the sink would load (sign's, else encrypt's, else security.keyring, with --keyring and MAIF_KEYRING).
+    const stages = (Array.isArray(ctx.definition.transforms) ? ctx.definition.transforms : []) as Array<{ type?: unknown; keyring?: unknown }>
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+    const enc = str(stages.find((t) => t.type === 'encrypt')?.keyring)
+    const sig = str(stages.find((t) => t.type === 'sign')?.keyring)
+    const keys = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig ?? enc ?? ctx.defaultKeyring })
+    if (!keys) ctx.report('keyring', 'a container sink needs a keyring (encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING)')
+    else await loadKeyring(resolve(ctx.cwd, keys)).catch((err: unknown) => ctx.report('keyring', err instanceof Error ? err.message : String(err)))
     const { access, stat } = await import('node:fs/promises')
     const { constants } = await import('node:fs')
     let dir = dirname(resolve(ctx.cwd, o.path))
@@ -83,6 +93,8 @@ export const containerSink = defineSink({
     const session = await WriterSession.open(path, {
       ...(enc ? { keyProvider: await keyring(keyDir ?? signDir) } : {}), signer,
       encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+      ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
+      ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
     })
     let commits = 0
     let streams: Transform[]

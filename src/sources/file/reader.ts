@@ -70,21 +70,13 @@ export async function* readInputs(files: readonly string[], o: FileReadOptions):
       return
     }
     const input = file === '-' ? o.stdin ?? process.stdin : undefined
-    // A stop interrupts a pending read of stdin, which may stay open and idle for ever.
-    const onStop = (): void => { (input as NodeJS.ReadableStream & { destroy?: () => void } | undefined)?.destroy?.() }
-    if (input) o.stop?.addEventListener('abort', onStop, { once: true })
-    const gen = readLines(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}) })
-    try {
-      for await (const b of gen) {
-        const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
-        await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack })
-        if (o.stop?.aborted) return
-      }
-    } catch (err) {
-      // Destroying stdin to honour a stop ends the read early: that is the stop, not a failure.
-      if (!(input && o.stop?.aborted)) throw err
-    } finally {
-      o.stop?.removeEventListener('abort', onStop)
+    const gen = readLines(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}), ...(o.stop ? { stop: o.stop } : {}) })
+    // After a stop a file is left where the batches taken end (the cursor resumes there); stdin is read to
+    // the end of what it had buffered (the reader ends at once: see untilStopped), since it cannot be re-read.
+    for await (const b of gen) {
+      const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
+      await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack })
+      if (o.stop?.aborted && !input) return
     }
   }
   const all = files.map((f) => limit(() => one(f)).catch((err: unknown) => { failed ??= err }).finally(() => { finished++; signal() }))
