@@ -8,13 +8,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyring } from '../src/core/format/keyring.js'
 import { CLI, maif } from './helpers/cli.js'
 
+/** The child reads our pipe as its stdin; tap's process-info hook (NODE_OPTIONS) is kept out of it. */
+function childEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _n, ...env } = process.env
+  return env
+}
+
 const LINES = 500
 
 function startPack(out: string, keys: string): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
-  const child = spawn(process.execPath, [CLI, 'pack', '-', '-o', out, '--keyring', keys], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, 'pack', '-', '-o', out, '--keyring', keys], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   child.stdout!.resume()
+  child.stdin!.on('error', () => undefined) // the outcome is judged by the exit code and the container
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })))
   return { child, done }
 }

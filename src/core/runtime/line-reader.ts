@@ -88,8 +88,23 @@ export async function* readLines(
   const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })
   // Only a stream handed in (stdin) can sit idle for ever; a file is read to where the source stops taking.
   const source = from.stop && from.input ? untilStopped(input as Readable, from.stop) : (input as AsyncIterable<Buffer>)
+  // A stream handed in (stdin, a socket) may go quiet for a long time: what was read is handed on as soon as it
+  // is validated, not when the next chunk arrives, so that records become durable within the block interval.
+  const live = from.input !== undefined
+  const it = source[Symbol.asyncIterator]()
+  let pending: Promise<IteratorResult<Buffer>> | null = null
   try {
-    for await (const chunk of source) {
+    for (;;) {
+      pending ??= it.next()
+      const head = live ? jobs.peek() : undefined
+      if (head && (await Promise.race([pending.then(() => false, () => false), head.then(() => true, () => true)]))) {
+        yield* take((await jobs.drainOne())!)
+        continue
+      }
+      const next = await pending
+      pending = null
+      if (next.done) break
+      const chunk = next.value
       stats.bytes += chunk.length
       let data = chunk
       if (skipping) {

@@ -108,6 +108,11 @@ export class OrderedJobs<T> {
     return this.full ? this.drainOne() : undefined
   }
 
+  /** The oldest job, without taking it (undefined when none). */
+  peek(): Promise<T> | undefined {
+    return this.#inflight[0]
+  }
+
   async drainOne(): Promise<T | undefined> {
     const p = this.#inflight.shift()
     return p === undefined ? undefined : await p

@@ -5,7 +5,7 @@ import { MaifError } from '../../errors.js'
 import { canonicalJson, CODECS, encodeInner, type Codec } from '../../format/format.js'
 import { compressParts } from '../../format/codec.js'
 import type { Block, CompressedBlock } from '../blocks.js'
-import { OrderedJobs, ownedBuffer, type WorkerPool } from '../../workers/worker-pool.js'
+import { ownedBuffer, type WorkerPool } from '../../workers/worker-pool.js'
 
 export interface CompressorOptions {
   codec?: Codec
@@ -29,11 +29,17 @@ export async function toCompressed(b: Block, codec: Codec, level: number | undef
   return { kind: 'compressed', type: b.type, flags: b.flags, pub: Buffer.from(canonicalJson(b.pub), 'utf8'), codec: CODECS[codec], plainLen, body, records: b.records }
 }
 
+interface Slot { done: boolean; value?: CompressedBlock; err?: unknown }
+
 export class Compressor extends Transform {
   readonly #codec: Codec
   readonly #level: number | undefined
   readonly #pool: WorkerPool | undefined
-  readonly #jobs: OrderedJobs<CompressedBlock>
+  readonly #limit: number
+  /** Blocks being compressed, in order; each is passed on as soon as it and every block before it are done. */
+  readonly #slots: Slot[] = []
+  #resume: TransformCallback | null = null
+  #flushed: TransformCallback | null = null
 
   constructor(opts: CompressorOptions = {}) {
     super({ objectMode: true, highWaterMark: opts.highWaterMark ?? 4 })
@@ -44,21 +50,49 @@ export class Compressor extends Transform {
     this.#level = opts.level
     this.#pool = opts.pool
     // Two blocks in flight per worker keeps every worker busy while the next block is framed.
-    this.#jobs = new OrderedJobs(opts.pool ? opts.pool.size * 2 : 1)
+    this.#limit = opts.pool ? opts.pool.size * 2 : 1
   }
 
   override _transform(b: Block, _e: BufferEncoding, cb: TransformCallback): void {
     if (b?.kind !== 'block') return cb(new MaifError('MAIF_ERR_INVALID_OPTION', 'the compressor takes blocks from a framer'))
-    this.#jobs.add(toCompressed(b, this.#codec, this.#level, this.#pool)).then((done) => {
-      if (done) this.push(done)
+    const slot: Slot = { done: false }
+    this.#slots.push(slot)
+    toCompressed(b, this.#codec, this.#level, this.#pool).then(
+      (v) => { slot.done = true; slot.value = v; this.#pass() },
+      (err: unknown) => { slot.done = true; slot.err = err; this.#pass() },
+    )
+    // A block is passed on when it is done, not when the window fills: on a slow input a block must not
+    // wait for the next ones to become durable. The window only bounds how many are in flight.
+    if (this.#slots.length < this.#limit) cb()
+    else this.#resume = cb
+  }
+
+  #pass(): void {
+    while (this.#slots[0]?.done) {
+      const s = this.#slots.shift()!
+      if (s.err !== undefined) {
+        const cb = this.#resume ?? this.#flushed
+        this.#resume = this.#flushed = null
+        if (cb) cb(s.err as Error)
+        else this.destroy(s.err as Error)
+        return
+      }
+      this.push(s.value)
+    }
+    if (this.#resume && this.#slots.length < this.#limit) {
+      const cb = this.#resume
+      this.#resume = null
       cb()
-    }, (err: unknown) => cb(err as Error))
+    }
+    if (this.#flushed && this.#slots.length === 0) {
+      const cb = this.#flushed
+      this.#flushed = null
+      cb()
+    }
   }
 
   override _flush(cb: TransformCallback): void {
-    const drain = async (): Promise<void> => {
-      while (this.#jobs.size > 0) this.push(await this.#jobs.drainOne())
-    }
-    drain().then(() => cb(), (err: unknown) => cb(err as Error))
+    if (this.#slots.length === 0) return cb()
+    this.#flushed = cb
   }
 }
