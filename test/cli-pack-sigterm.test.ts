@@ -1,8 +1,9 @@
 // `maif pack -` fed through stdin that stays open: SIGTERM stops it at once (the pending read is interrupted),
 // it writes a final checkpoint and exits 0, and the container verifies without `recover`, holding every line
-// it had read.
+// it had read. (Lines still in the pipe, never read, stay unread: a stop takes nothing more from the input.)
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyring } from '../src/core/format/keyring.js'
@@ -33,7 +34,9 @@ t.test('SIGTERM on an open, idle stdin: exit 0 and a container that verifies as 
   const out = join(dir, 'c.maif')
   const { child, done } = startPack(out, keys)
   for (let i = 0; i < LINES; i++) child.stdin!.write(JSON.stringify({ i, msg: 'x'.repeat(i % 50) }) + '\n')
-  await sleep(1500) // read, and then idle: stdin stays open
+  // Wait until the lines were read (the first commit holds them: blocks close after 1 s), then stdin idles, open.
+  for (let waited = 0; waited < 30_000 && (!existsSync(out) || statSync(out).size === 0); waited += 100) await sleep(100)
+  await sleep(500)
   const sent = Date.now()
   child.kill('SIGTERM')
   const r = await done

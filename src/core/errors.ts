@@ -46,6 +46,7 @@ export const ErrorCodes = {
   MAIF_ERR_RECORD_TOO_LARGE: 'a record exceeds the maximum size',
   // pipeline definitions
   MAIF_ERR_PIPELINE_DEF: 'a pipeline definition is invalid',
+  MAIF_ERR_PATH_CONFLICT: 'two configured paths are the same file, or an output is an input',
   MAIF_ERR_ENV: 'an environment variable referenced by a pipeline definition is missing or malformed',
 } as const
 

@@ -18,6 +18,7 @@ export const fileSink = defineSink({
   options: {
     path: z.string().min(1).describe('JSONL file to write'),
   },
+  paths: (o) => ({ writes: [o.path] }),
   async check(o, ctx) {
     let dir = dirname(resolve(ctx.cwd, o.path))
     for (;;) {

@@ -57,6 +57,8 @@ interface SpecBase<O extends OptionsShape> {
   refine?: (value: z.infer<z.ZodObject<O>>, ctx: z.core.$RefinementCtx) => void
   /** Rules about this entry in the whole pipeline, kept next to the component. */
   lint?: (ctx: LintContext) => void
+  /** The files it reads and writes, so that the engine can refuse two that are the same file (and outputs that are inputs). */
+  paths?: (options: z.infer<z.ZodObject<O>>, cwd: string) => Promise<{ reads?: string[]; writes?: string[] }> | { reads?: string[]; writes?: string[] }
   /** What `maif validate` checks in the environment (files exist, keyring readable, …); throws to report. */
   check?: (options: z.infer<z.ZodObject<O>>, ctx: CheckContext) => Promise<void>
 }

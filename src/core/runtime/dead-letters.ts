@@ -7,10 +7,11 @@ import type { DeadLetter, DeadLetterInput, SinkInstance } from './types.js'
 
 export function deadLetterOf(stage: string, label: string, d: DeadLetterInput): DeadLetter {
   const out: DeadLetter = { stage, label, code: d.code, reason: d.reason, attempts: d.attempts ?? 1 }
-  if (typeof d.raw === 'string') out.raw = d.raw
-  else if (isUtf8(d.raw)) out.raw = d.raw.toString('utf8')
+  const raw = typeof d.raw === 'string' || Buffer.isBuffer(d.raw) ? d.raw : Buffer.from(d.raw as Uint8Array)
+  if (typeof raw === 'string') out.raw = raw
+  else if (isUtf8(raw)) out.raw = raw.toString('utf8')
   else {
-    out.rawBase64 = d.raw.toString('base64')
+    out.rawBase64 = raw.toString('base64')
     out.encoding = 'base64'
   }
   if (d.truncated) out.truncated = true

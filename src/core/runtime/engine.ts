@@ -14,6 +14,7 @@ import { encryptionRequired, parseDurationMs, resolveDeadLetter, resolveSinks, t
 import { RunMetrics } from './observability.js'
 import { AckTracker } from './acks.js'
 import { DeadLetters, deadLetterOf } from './dead-letters.js'
+import { pathConflicts, refusePathConflicts } from './paths.js'
 import type { RetryPolicy } from './record-fns.js'
 import type { AckProgress, AckToken, Batch, BlockStageEntry, BuildContext, DeadLetterInput, SinkAcks, SinkBuildContext, SinkInstance, SourceInstance, TransformInstance } from './types.js'
 
@@ -75,6 +76,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const problems = checked.issues.filter((i) => i.severity === 'error')
   if (problems.length) throw new PipelineDefError('MAIF_ERR_PIPELINE_DEF', `the pipeline is invalid:\n${problems.map(formatIssue).join('\n')}`, problems)
   const cwd = opts.cwd ?? process.cwd()
+  await refusePathConflicts(def, registry, cwd)
   const name = def.name ?? 'pipeline'
   const metrics = opts.metrics ?? new RunMetrics(name, def.labels)
   const log = opts.logger?.child({ pipeline: name })
@@ -389,6 +391,11 @@ export async function checkEnvironment(def: PipelineDefinition, opts: { registry
     ...resolveSinks(def).outputs.map((e) => ({ kind: 'sink' as const, e, what: `output ${typeof e.path === 'string' ? e.path : e.label ?? e.type}` })),
     ...(resolveDeadLetter(def) ? [{ kind: 'sink' as const, e: resolveDeadLetter(def)!, what: `dead letters ${String(resolveDeadLetter(def)!.path ?? '')}` }] : []),
   ]
+  try {
+    problems.push(...(await pathConflicts(def, registry, cwd)).map((p) => `paths: ${p}`))
+  } catch (err) {
+    problems.push(`paths: ${err instanceof Error ? err.message : String(err)}`)
+  }
   for (const { kind, e, what } of entries) {
     const spec = registry.get(kind, e.type)
     if (!spec?.check) continue

@@ -23,7 +23,8 @@ export interface Rejection {
   line: number
   reason: string
   code: 'MAIF_ERR_RECORD'
-  raw: string
+  /** The line's exact bytes (without its newline). */
+  raw: Buffer
   /** Set when `raw` is only the start of a line too long to hold. */
   truncated?: boolean
 }
@@ -66,7 +67,7 @@ export async function* readLines(
     stats.accepted += r.count
     for (const x of r.rejects) {
       stats.rejected++
-      onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: x.raw })
+      onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: Buffer.from(x.raw.buffer, x.raw.byteOffset, x.raw.byteLength) })
     }
     // An empty batch still carries its position, so that a cursor can move past rejected lines.
     const ends = new Float64Array(r.count)
@@ -82,7 +83,7 @@ export async function* readLines(
     lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
     stats.lines++
     stats.rejected++
-    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${Math.min(prefix.length, RAW_PREFIX)} bytes`, code: 'MAIF_ERR_RECORD', raw: prefix.toString('utf8', 0, Math.min(prefix.length, RAW_PREFIX)), truncated: true })
+    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${Math.min(prefix.length, RAW_PREFIX)} bytes`, code: 'MAIF_ERR_RECORD', raw: Buffer.from(prefix.subarray(0, Math.min(prefix.length, RAW_PREFIX))), truncated: true })
   }
   let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
   const input = from.input ?? createReadStream(path, { highWaterMark: hwm, start: from.offset })

@@ -11,7 +11,8 @@ export type WorkerRequest =
   | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number }
   | { op: 'leaves'; path: string; boxes: Array<[offset: number, size: number]> }
 
-export interface LineReject { line: number; reason: string; raw: string }
+/** A rejected line with its exact bytes (a copy: it crosses to the main thread). */
+export interface LineReject { line: number; reason: string; raw: Uint8Array }
 
 export type WorkerResponse =
   | { op: 'compress'; body: Uint8Array }
@@ -58,7 +59,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
       // Keep the good run before this line; the bad line is reported, never silently lost.
       if (start > keptFrom) keep.push(data.subarray(keptFrom, start))
       keptFrom = nl + 1
-      rejects.push({ line: lines, reason, raw: line.toString('utf8') })
+      rejects.push({ line: lines, reason, raw: Uint8Array.prototype.slice.call(line) })
     }
     start = nl + 1
   }

@@ -44,6 +44,7 @@ export const containerSink = defineSink({
     if (!has('compress')) report({ severity: 'info', rule: 'sink/uncompressed', message: `container${name} stores blocks uncompressed: the pipeline has no 'compress' stage` })
   },
   key: (o, cwd) => resolve(cwd, o.path),
+  paths: (o) => ({ writes: [o.path] }),
   async check(o, ctx) {
     // The keyring the sink would load (sign's, else encrypt's, else security.keyring, with --keyring and MAIF_KEYRING).
     const stages = (Array.isArray(ctx.definition.transforms) ? ctx.definition.transforms : []) as Array<{ type?: unknown; keyring?: unknown }>

@@ -60,6 +60,10 @@ export const fileSource = defineSource({
       report({ rule: 'source/cursor-fallback', path: [...self.path, 'cursor'], message: 'a cursor needs every output to take every record (sinks mode "all")', hint: 'use sinks mode "all", or remove the cursor' })
     }
   },
+  async paths(o, cwd) {
+    const reads = (await expandInputs(o.paths ?? [o.path!], cwd).catch(() => [] as string[])).filter((f) => f !== '-')
+    return { reads, writes: o.cursor ? [o.cursor] : [] }
+  },
   async check(o, ctx) {
     const files = await expandInputs(o.paths ?? [o.path!], ctx.cwd)
     if (files.length === 0) throw new Error('no input file matches')
