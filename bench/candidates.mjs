@@ -246,14 +246,15 @@ export async function events(n, keyringDir, { dir, pool: usePool = false }) {
 // ---------------------------------------------------------------------------------------------
 // engine(input, { stages, sink })
 
-const ENGINE = new URL('../dist/core/runtime/engine.js', import.meta.url);
+// The public API, as a pipeline script uses it.
+const ENGINE = INDEX;
 
-/** @returns {Promise<{ runPipeline: (def: unknown, opts: unknown) => Promise<any>, builtinStages: { with: (s: unknown) => unknown } }>} */
+/** @returns {Promise<{ runPipeline: (def: unknown, opts: unknown) => Promise<any>, componentsFromStages: (s: unknown) => unknown[] }>} */
 async function loadEngine() {
-  if (!existsSync(fileURLToPath(ENGINE))) throw new SkipError('dist/core/runtime/engine.js not found (run `npm run build` first)');
+  if (!existsSync(fileURLToPath(ENGINE))) throw new SkipError('dist/index.js not found (run `npm run build` first)');
   const m = await import(ENGINE.href);
-  if (typeof m.runPipeline !== 'function' || typeof m.builtinStages?.with !== 'function') {
-    throw new SkipError('dist/core/runtime/engine.js does not export runPipeline and builtinStages');
+  if (typeof m.runPipeline !== 'function' || typeof m.componentsFromStages !== 'function') {
+    throw new SkipError('dist/index.js does not export runPipeline and componentsFromStages');
   }
   return m;
 }
@@ -272,14 +273,13 @@ export function engineDefinition(input, stages, sink) {
 }
 
 /**
- * The engine's registry plus a `noop` stage. MAIF_BENCH_ENGINE_STAGE_MODE=record registers it per record
- * (one call per record); the default registers the batch form (one call per ~1 MiB batch): the issue's
- * target is for "stages that batch".
+ * A `noop` transform component. MAIF_BENCH_ENGINE_STAGE_MODE=record makes it per record (one call per
+ * record); the default is the batch form (one call per ~1 MiB batch): the issue's target is for "stages that batch".
  */
-async function noopRegistry() {
-  const { builtinStages } = await loadEngine();
+async function noopComponents() {
+  const { componentsFromStages } = await loadEngine();
   const perRecord = process.env.MAIF_BENCH_ENGINE_STAGE_MODE === 'record';
-  return builtinStages.with({
+  return componentsFromStages({
     noop: perRecord ? { create: () => (/** @type {unknown} */ r) => r } : { createBatch: () => (/** @type {unknown} */ b) => b },
   });
 }
@@ -293,11 +293,11 @@ async function noopRegistry() {
  */
 export async function engineSink(dir) {
   const { runPipeline } = await loadEngine();
-  const registry = await noopRegistry();
+  const components = await noopComponents();
   const probe = join(dir, 'engine-probe.jsonl');
   writeFileSync(probe, '{"probe":1}\n');
   try {
-    await runPipeline(engineDefinition(probe, 1, '/dev/null'), { registry });
+    await runPipeline(engineDefinition(probe, 1, '/dev/null'), { components });
     return { path: '/dev/null', note: null };
   } catch (e) {
     const path = existsSync('/dev/shm') ? join('/dev/shm', `maif-bench-engine-${process.pid}.out`) : join(dir, 'engine-sink.out');
@@ -322,13 +322,13 @@ export async function engineSink(dir) {
  */
 export async function engine(input, { stages, sink }) {
   const { runPipeline } = await loadEngine();
-  const registry = await noopRegistry();
+  const components = await noopComponents();
   const def = engineDefinition(input, stages, sink);
   const devNull = sink === '/dev/null';
   if (!devNull) rmSync(sink, { force: true });
   try {
     const t0 = performance.now();
-    const report = await runPipeline(def, { registry });
+    const report = await runPipeline(def, { components });
     const wallMs = performance.now() - t0;
     return { wallMs, records: report.delivered, detail: report };
   } finally {
