@@ -1,12 +1,12 @@
 // Sink `file`: JSONL appended to a file. Writes are made durable by group commit (fdatasync once a second,
 // and at the end), and acknowledged then. Also the default dead-letter output.
 import { mkdirSync } from 'node:fs'
-import { access, open, stat, type FileHandle } from 'node:fs/promises'
-import { constants } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../core/errors.js'
 import { defineSink } from '../core/runtime/component.js'
+import { assertWritable } from '../core/runtime/fs-checks.js'
 import type { Batch, SinkInstance } from '../core/runtime/types.js'
 
 const SYNC_MS = 1000
@@ -19,19 +19,7 @@ export const fileSink = defineSink({
     path: z.string().min(1).describe('JSONL file to write'),
   },
   paths: (o) => ({ writes: [o.path] }),
-  async check(o, ctx) {
-    let dir = dirname(resolve(ctx.cwd, o.path))
-    for (;;) {
-      try {
-        if ((await stat(dir)).isDirectory()) break
-      } catch {
-        const up = dirname(dir)
-        if (up === dir) break
-        dir = up
-      }
-    }
-    await access(dir, constants.W_OK)
-  },
+  check: (o, ctx) => assertWritable(o.path, ctx.cwd),
   build(o, ctx): SinkInstance {
     const path = resolve(ctx.cwd, o.path)
     let fh: FileHandle | null = null

@@ -51,15 +51,25 @@ export class BlockInflater {
   #scratch: Buffer | null = null
   #zstdHint = 1 // nothing decoded yet: an empty body is an incomplete frame
   #parts: Buffer[] = []
+  /** A zstd block within the default box limit is decoded in one call into a buffer of exactly its size. */
+  readonly #oneShot: boolean
 
-  constructor(codecId: number, plainLen: number, sink: (chunk: Buffer) => void, where: Where = {}) {
+  readonly #target: Buffer | undefined
+
+  /** `target`: a buffer of plainLen bytes a one-shot decode writes into (a PlainCollector's), saving a copy. */
+  constructor(codecId: number, plainLen: number, sink: (chunk: Buffer) => void, where: Where = {}, target?: Buffer) {
+    this.#target = target !== undefined && target.length === plainLen ? target : undefined
     this.#codecId = codecId
     this.#codec = CODEC_NAMES[codecId]
     this.#plainLen = plainLen
     this.#where = where
     this.#sink = sink
     if (this.#codec === undefined) throw this.#fail(`unknown codec id ${codecId}`)
-    if (this.#codec === 'zstd') {
+    // Streaming through a small window costs about twice a one-shot decode; a block no larger than the default
+    // box limit is decoded in one call into exactly plainLen bytes (which the reader bounded already), so a
+    // bomb still stops at its declaration. Larger blocks, which a reader must opt in to, stream.
+    this.#oneShot = this.#codec === 'zstd' && plainLen <= DEFAULT_MAX_BOX
+    if (this.#codec === 'zstd' && !this.#oneShot) {
       this.#dctx = new zstdBinding.DCtx()
       // A frame of plainLen bytes written in one shot never needs a window larger than the next power of two
       // of plainLen; 8 MiB (zstd's default window up to level 19) is allowed whatever the size.
@@ -84,6 +94,7 @@ export class BlockInflater {
     switch (this.#codec) {
       case 'none': this.#emit(chunk); break
       case 'zstd': {
+        if (this.#oneShot) { this.#parts.push(chunk); break }
         let src = chunk
         while (src.length > 0) {
           let r
@@ -107,7 +118,19 @@ export class BlockInflater {
   }
 
   end(): void {
-    if (this.#codec === 'zstd') {
+    if (this.#oneShot) {
+      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
+      this.#parts = []
+      if (input.length === 0) throw this.#fail('the frame is truncated')
+      const out = this.#target ?? Buffer.allocUnsafe(this.#plainLen)
+      let n: number
+      try {
+        n = zstdBinding.decompress(out, input)
+      } catch (cause) {
+        throw this.#fail(/too small/i.test((cause as Error).message) ? `it expands beyond the ${this.#plainLen} bytes it declares` : (cause as Error).message, cause)
+      }
+      this.#emit(out.subarray(0, n))
+    } else if (this.#codec === 'zstd') {
       // The last call returns 0 once a frame is decoded and flushed. Otherwise flush what the decoder still
       // holds (its output buffer was full); if that yields nothing, the frame is incomplete.
       while (this.#zstdHint !== 0) {
@@ -148,7 +171,7 @@ export function decompress(codecId: number, body: Buffer, plainLen: number, wher
     return body
   }
   const out = new PlainCollector(plainLen)
-  const inf = new BlockInflater(codecId, plainLen, (c) => out.add(c), where)
+  const inf = new BlockInflater(codecId, plainLen, (c) => out.add(c), where, out.buffer)
   inf.push(body)
   inf.end()
   return out.buffer
@@ -164,7 +187,9 @@ export class PlainCollector {
   }
 
   add(chunk: Buffer): void {
-    this.#at += chunk.copy(this.buffer, this.#at)
+    // Decoded in place (BlockInflater's target): already where it belongs.
+    if (chunk.buffer === this.buffer.buffer && chunk.byteOffset === this.buffer.byteOffset + this.#at) this.#at += chunk.length
+    else this.#at += chunk.copy(this.buffer, this.#at)
   }
 
   /** Overwrites what was gathered (a block that failed authentication afterwards). */

@@ -69,9 +69,9 @@ const DECRYPT_SLICE = 1 << 20
  * checked at the end, and a tag failure is reported before any codec error, so a caller must discard what it
  * gathered when this throws. Memory: one slice of ciphertext, one of compressed plaintext, the decoder's window.
  */
-export function openBlockStream(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number, sink: (chunk: Buffer) => void): void {
+export function openBlockStream(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number, sink: (chunk: Buffer) => void, target?: Buffer): void {
   const where = { offset, seq: h.seq }
-  const inf = new BlockInflater(d.prefix.codec, d.prefix.plainLen, sink, where)
+  const inf = new BlockInflater(d.prefix.codec, d.prefix.plainLen, sink, where, target)
   if (d.prefix.enc !== ENC_AES_256_GCM) {
     inf.push(d.body)
     inf.end()
@@ -109,7 +109,7 @@ export function openBlockStream(key: KeyObject | null, containerId: Buffer, sess
 export function openBlockData(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number): { priv: Record<string, unknown>; data: Buffer } {
   const out = new PlainCollector(d.prefix.plainLen)
   try {
-    openBlockStream(key, containerId, sessionId, h, bytes, d, offset, (c) => out.add(c))
+    openBlockStream(key, containerId, sessionId, h, bytes, d, offset, (c) => out.add(c), out.buffer)
   } catch (err) {
     out.wipe() // unauthenticated plaintext is never left behind
     throw err

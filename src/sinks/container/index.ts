@@ -14,6 +14,7 @@ import { ContainerSink as Appender } from '../../core/container/write/appender.j
 import { buildWritePath, completeWritePath, type WriteStage } from '../../core/container/write-path.js'
 import type { Commit } from '../../core/container/blocks.js'
 import { defineSink } from '../../core/runtime/component.js'
+import { assertWritable } from '../../core/runtime/fs-checks.js'
 import type { StageCounters } from '../../core/runtime/observability.js'
 import type { Batch, SinkInstance } from '../../core/runtime/types.js'
 
@@ -54,19 +55,7 @@ export const containerSink = defineSink({
     const keys = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig ?? enc ?? ctx.defaultKeyring })
     if (!keys) ctx.report('keyring', 'a container sink needs a keyring (encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING)')
     else await loadKeyring(resolve(ctx.cwd, keys)).catch((err: unknown) => ctx.report('keyring', err instanceof Error ? err.message : String(err)))
-    const { access, stat } = await import('node:fs/promises')
-    const { constants } = await import('node:fs')
-    let dir = dirname(resolve(ctx.cwd, o.path))
-    for (;;) {
-      try {
-        if ((await stat(dir)).isDirectory()) break
-      } catch {
-        const up = dirname(dir)
-        if (up === dir) break
-        dir = up
-      }
-    }
-    await access(dir, constants.W_OK)
+    await assertWritable(o.path, ctx.cwd)
   },
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
