@@ -1,7 +1,7 @@
 // One writer at a time: `maif pack` takes FILE.lock (O_EXCL, with its pid and host) when it opens the container
 // and removes it when it closes. A second writer gets MAIF_ERR_LOCKED naming the holder; a lock left by a writer
 // killed with SIGKILL is stale (its pid is dead on this host) and is taken over. Real child processes throughout.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { join } from 'node:path'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -84,14 +84,19 @@ t.test('two concurrent packs into one container: the second is refused with MAIF
   t.notOk(existsSync(lock))
 })
 
-t.test('a lock left by a SIGKILLed writer is stale and is taken over', async (t) => {
+/** A keyring, a container path and its lock path, and a small input of `records` lines. */
+async function setup(t: Test, records: number): Promise<{ dir: string; keys: string; out: string; lock: string; small: string }> {
   const dir = t.testdir()
   const keys = join(dir, 'k')
   await maif(['keygen', '--out', keys])
   const out = join(dir, 'c.maif')
-  const lock = `${out}.lock`
   const small = join(dir, 'small.jsonl')
-  writeFileSync(small, lines(0, 10))
+  writeFileSync(small, lines(0, records))
+  return { dir, keys, out, lock: `${out}.lock`, small }
+}
+
+t.test('a lock left by a SIGKILLed writer is stale and is taken over', async (t) => {
+  const { keys, out, lock, small } = await setup(t, 10)
   t.equal((await maif(['pack', small, '-o', out, '--keyring', keys])).code, 0)
 
   const victim = packFromStdin(out, keys)
@@ -114,13 +119,7 @@ t.test('a lock left by a SIGKILLed writer is stale and is taken over', async (t)
 })
 
 t.test('locks written by hand: a dead pid here is stale; a holder on another host is refused', async (t) => {
-  const dir = t.testdir()
-  const keys = join(dir, 'k')
-  await maif(['keygen', '--out', keys])
-  const out = join(dir, 'c.maif')
-  const lock = `${out}.lock`
-  const small = join(dir, 'small.jsonl')
-  writeFileSync(small, lines(0, 5))
+  const { keys, out, lock, small } = await setup(t, 5)
   // A pid that cannot be running: above the kernel's pid_max (at most 2^22).
   writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), start: null, since: '2020-01-01T00:00:00.000Z', purpose: 'maif pack', nonce: 'aa' }))
   const stale = await maif(['pack', small, '-o', out, '--keyring', keys])

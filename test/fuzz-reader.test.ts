@@ -13,6 +13,7 @@ import {
   buildTwoSessions, jsonRecords, makeKeys, parseBoxes, removeDir, scratchDir, verifyBytes, WRAPPED_FOREIGN, writeOpts,
 } from './helpers/container.js'
 import { rebuild } from './helpers/forge.js'
+import { mutate, mutationArb } from './helpers/mutations.js'
 
 const SEED = Number(process.env.MAIF_FUZZ_SEED ?? 20240611)
 
@@ -34,37 +35,6 @@ function resultProblems(r: VerifyResult): string[] {
     if (e.message.startsWith(WRAPPED_FOREIGN)) p.push(`a non-MaifError escaped a decoder: ${e.message}`)
   }
   return p
-}
-
-type Mutation =
-  | { kind: 'flip'; at: number; mask: number }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; len: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'set'; at: number; bytes: Uint8Array }
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 80 }) }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 200 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  // Overwrite with small integers/0xff runs: lengths, counters and sizes are where parsers go wrong.
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => b.map((x) => (x & 1 ? 0xff : x & 3))) }),
-)
-
-function mutate(src: Buffer, muts: readonly Mutation[]): Buffer {
-  let b = Buffer.from(src)
-  for (const m of muts) {
-    const at = b.length === 0 ? 0 : m.at % (b.length + (m.kind === 'insert' ? 1 : 0))
-    switch (m.kind) {
-      case 'flip': if (b.length > 0) b[at] = b[at]! ^ m.mask; break
-      case 'insert': b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]); break
-      case 'delete': b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.len)]); break
-      case 'truncate': b = b.subarray(0, at); break
-      case 'set': b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at + m.bytes.length)]).subarray(0, Math.max(b.length, at)); break
-    }
-  }
-  return b
 }
 
 t.test('fuzzing the read path', async (t) => {

@@ -71,7 +71,7 @@ interface Group { token: AckToken; envelopes: Batch[] }
 /** Runs a pipeline definition to completion (or to a graceful stop) and reports what happened. */
 export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}): Promise<RunReport> {
   const started = Date.now()
-  const registry = (opts.registry ?? builtins).with([...componentsOf(def), ...(opts.components ?? [])].filter((c, i, all) => all.indexOf(c) === i && !(opts.registry ?? builtins).get(c.kind, c.type)))
+  const registry = registryFor(def, opts)
   const checked = checkPipeline(def, { registry })
   const problems = checked.issues.filter((i) => i.severity === 'error')
   if (problems.length) throw new PipelineDefError('MAIF_ERR_PIPELINE_DEF', `the pipeline is invalid:\n${problems.map(formatIssue).join('\n')}`, problems)
@@ -244,6 +244,12 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   }
 }
 
+/** The run's registry: the given one (or the built-ins) plus the definition's and the caller's own components, each once. */
+function registryFor(def: PipelineDefinition, opts: { registry?: ComponentRegistry; components?: readonly ComponentSpec[] }): ComponentRegistry {
+  const base = opts.registry ?? builtins
+  return base.with([...componentsOf(def), ...(opts.components ?? [])].filter((c, i, all) => all.indexOf(c) === i && !base.get(c.kind, c.type)))
+}
+
 function sum(list: readonly Batch[], derived: boolean): number {
   let n = 0
   for (const b of list) if ((b.derived === true) === derived) n += b.count
@@ -382,7 +388,7 @@ class FanOutFallback extends Writable {
 
 /** What `maif validate` checks beyond the definition: each component's environment check, and that it builds. */
 export async function checkEnvironment(def: PipelineDefinition, opts: { registry?: ComponentRegistry; components?: readonly ComponentSpec[]; cwd?: string; keyring?: string } = {}): Promise<string[]> {
-  const registry = (opts.registry ?? builtins).with([...componentsOf(def), ...(opts.components ?? [])].filter((c, i, all) => all.indexOf(c) === i && !(opts.registry ?? builtins).get(c.kind, c.type)))
+  const registry = registryFor(def, opts)
   const cwd = opts.cwd ?? process.cwd()
   const problems: string[] = []
   const entries: Array<{ kind: 'source' | 'transform' | 'sink'; e: ComponentEntry; what: string }> = [
