@@ -48,6 +48,14 @@ export const ErrorCodes = {
   MAIF_ERR_PIPELINE_DEF: 'a pipeline definition is invalid',
   MAIF_ERR_PATH_CONFLICT: 'two configured paths are the same file, or an output is an input',
   MAIF_ERR_ENV: 'an environment variable referenced by a pipeline definition is missing or malformed',
+
+  // AWS (S3, KMS, remote reads)
+
+  // Kafka
+
+  // compliance: audit, access control, SIEM sinks
+
+  // semantic layer: embeddings, index, search
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes
