@@ -12,6 +12,8 @@ import { CLI, maif } from './helpers/cli.js'
 const PIPELINE = fileURLToPath(new URL('./fixtures/sigterm/slow-pipeline.ts', import.meta.url))
 const FILES = 3
 const PER_FILE = 60_000
+/** Lines n with n % 5000 === 17 are followed by a malformed line. */
+const BROKEN_PER_FILE = Math.ceil((PER_FILE - 17) / 5000)
 
 function makeInputs(dir: string): void {
   mkdirSync(dir, { recursive: true })
@@ -104,7 +106,13 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const all = await contents(container, keys)
     t.equal(all.ok, true, `the completed container verifies: ${JSON.stringify(all.errors)}`)
     assertExactlyOnce(t, all.seen)
-    const dead = readFileSync(join(dir, 'out', 'job.dead.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { raw: string })
-    t.ok(dead.length >= FILES * 3 && dead.every((d) => d.raw === '{"broken": '), 'malformed lines are dead-lettered')
+    // Every malformed line is dead-lettered exactly once across both runs: the resumed run re-reads lines
+    // the first run had already dead-lettered (after the last checkpoint) and must not write them again.
+    const dead = readFileSync(join(dir, 'out', 'job.dead.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { raw: string; source: { file: string; line: number } })
+    t.ok(dead.every((d) => d.raw === '{"broken": '), 'only malformed lines are dead-lettered')
+    const where = new Map<string, number>()
+    for (const d of dead) where.set(`${d.source.file}:${d.source.line}`, (where.get(`${d.source.file}:${d.source.line}`) ?? 0) + 1)
+    t.equal(where.size, FILES * BROKEN_PER_FILE, 'every malformed line is in the dead letters')
+    t.same([...where].filter(([, n]) => n > 1), [], 'no malformed line is dead-lettered twice')
   })
 }
