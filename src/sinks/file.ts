@@ -11,6 +11,19 @@ import type { Batch, SinkInstance } from '../core/runtime/types.js'
 
 const SYNC_MS = 1000
 
+/**
+ * A file that does not end in a newline (a line torn by a crash mid-write, never acknowledged, or a file
+ * written by hand) gets one before the first append, so the new record starts a line of its own. Nothing
+ * is cut: the torn line stays, as one unparseable line, rather than gluing onto the next record.
+ */
+async function endLastLine(fh: FileHandle): Promise<void> {
+  const { size } = await fh.stat()
+  if (size === 0) return
+  const last = Buffer.alloc(1)
+  await fh.read(last, 0, 1, size - 1)
+  if (last[0] !== 0x0a) await fh.write('\n')
+}
+
 export const fileSink = defineSink({
   type: 'file',
   acknowledgements: 'self',
@@ -47,7 +60,8 @@ export const fileSink = defineSink({
           if (b.data.length > 0) {
             if (!fh) {
               mkdirSync(dirname(path), { recursive: true })
-              fh = await open(path, 'a', 0o600)
+              fh = await open(path, 'a+', 0o600)
+              await endLastLine(fh)
             }
             await fh.write(b.data)
           }

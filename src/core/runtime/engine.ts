@@ -3,6 +3,7 @@
 // passes one envelope (Batch) between them; it never looks inside a payload or an acknowledgement token.
 // A source learns what is durable twice: before a sink commits (prepare, a write-ahead) and after every
 // output has committed (commit).
+import { existsSync } from 'node:fs'
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Logger } from 'pino'
@@ -13,7 +14,7 @@ import { checkPipeline, componentsOf, formatIssue, PipelineDefError } from './pi
 import { encryptionRequired, parseDurationMs, resolveDeadLetter, resolveSinks, type ComponentEntry, type PipelineDefinition } from './pipeline-schema.js'
 import { RunMetrics } from './observability.js'
 import { AckTracker } from './acks.js'
-import { DeadLetters, deadLetterOf } from './dead-letters.js'
+import { DeadLetters, deadLetterOf, knownDeadLetters } from './dead-letters.js'
 import { pathConflicts, refusePathConflicts } from './paths.js'
 import type { RetryPolicy } from './record-fns.js'
 import type { AckProgress, AckToken, Batch, BlockStageEntry, BuildContext, DeadLetterInput, SinkAcks, SinkBuildContext, SinkInstance, SourceInstance, TransformInstance } from './types.js'
@@ -140,6 +141,9 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     const srcEntry = def.source
     source = (await build(registry.get('source', srcEntry.type)!, srcEntry, context(srcEntry.type, srcEntry.label ?? 'source', 'source'))) as SourceInstance
     const src = source
+    // A resumed run reads again what followed its last durable position; what an earlier run dead-lettered
+    // there is already in the dead-letter file and is counted, not written twice.
+    if (src.rereads && deadLetters.path && existsSync(deadLetters.path)) deadLetters.skipKnown(await knownDeadLetters(deadLetters.path, (w) => src.rereads!(w)))
     const tell = (p: AckProgress): void => {
       if (p.done.length === 0 && !p.partial) return
       ackChain = ackChain.then(async () => {
@@ -219,6 +223,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     await pipeline([readable, process, fan], opts.signal ? { signal: opts.signal } : {})
     await ackChain
     await deadLetters.close()
+    if (deadLetters.alreadyWritten > 0) log?.info({ deadLetters: deadLetters.alreadyWritten, path: deadLetters.path }, 'dead letters of re-read records were already written by an earlier run: counted, not written again')
     const st = src.stats()
     metrics.source.records = st.records
     metrics.source.bytes = st.bytes

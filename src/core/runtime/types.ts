@@ -160,6 +160,12 @@ export interface SourceInstance {
   stats(): SourceStats
   /** Where the record `ordinal` of the batch `token` was read, for dead letters of later stages. */
   locate?(token: AckToken, ordinal: number): DeadLetter['source']
+  /**
+   * Whether this run reads `where` again although an earlier run may already have dead-lettered it: it lies
+   * after the durable position the run resumed from. The engine then does not write a dead letter that the
+   * dead-letter output already holds for it (it still counts it, so counts reconcile).
+   */
+  rereads?(where: NonNullable<DeadLetter['source']>): boolean
   /** Where the source keeps its progress (a cursor file), for the report. */
   describe?(): { cursor?: string | null }
   close?(): Promise<void>

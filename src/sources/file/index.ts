@@ -84,6 +84,10 @@ export const fileSource = defineSource({
       }
     }
     let committedRecords = 0
+    // Where this run resumed each file: lines after it are read again, and an earlier run may have
+    // dead-lettered them already. Only a cursor makes a run resume; without one nothing is re-read as such.
+    const resumedAt = cursor ? new Map(cursor.files) : null
+    const rereadable = new Set(files.filter((f) => f !== '-'))  // stdin cannot be read again
     return {
       batches: () => readInputs(files, {
         format: o.format, pool: o.format === 'jsonl' ? ctx.pool() : null, stats, concurrency: o.concurrency ?? 1,
@@ -107,6 +111,10 @@ export const fileSource = defineSource({
         const t = token as FileToken
         const line = t.lines?.[ordinal]
         return line === undefined ? { file: t.file } : { file: t.file, line }
+      },
+      rereads(where) {
+        if (!resumedAt || typeof where.file !== 'string' || typeof where.line !== 'number' || !rereadable.has(where.file)) return false
+        return where.line > (resumedAt.get(where.file)?.line ?? 0)
       },
       describe: () => ({ cursor: cursorPath }),
       async close() {
