@@ -45,7 +45,9 @@ export function kmsErrorCode(err: unknown): ErrorCode {
 export function kmsError(what: string, err: unknown): MaifError {
   if (err instanceof MaifError && err.code.startsWith('MAIF_ERR_KMS_')) return err
   const code = kmsErrorCode(err)
-  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  const attempts = (err as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts
+  const detail = (err instanceof Error ? `${err.name}: ${err.message || (err as { code?: string }).code || 'no message'}` : String(err)) +
+    (attempts && attempts > 1 ? `, after ${attempts} attempts` : '')
   const hint: Partial<Record<ErrorCode, string>> = {
     MAIF_ERR_KMS_ACCESS_DENIED: 'check the credentials and the key policy (kms:GenerateDataKey, kms:Encrypt, kms:Decrypt, kms:Sign, kms:GetPublicKey)',
     MAIF_ERR_KMS_KEY_NOT_FOUND: 'check the key id or alias, and AWS_REGION',
