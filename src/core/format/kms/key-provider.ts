@@ -17,7 +17,10 @@ export interface KmsKeyProviderOptions {
   keyIds?: readonly string[]
   /** Region / endpoint overrides; the SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL_KMS) apply otherwise. */
   aws?: AwsOptions
-  /** A client to use instead of one built from `aws` (its owner destroys it). */
+  /**
+   * A client to use instead of one built from `aws` (its owner destroys it). It is then used for every key,
+   * whatever region a key ARN names.
+   */
   client?: KMSClient
   /** Unwrapped data keys kept on the read path (default 64); one per session read. */
   cacheSize?: number
@@ -43,6 +46,9 @@ export class KmsKeyProvider implements KeyProvider {
   readonly keyIds: readonly string[]
   readonly #client: KMSClient
   readonly #ownsClient: boolean
+  readonly #aws: AwsOptions
+  /** Clients for the regions that key ARNs name, beside the default one (KMS keys are regional). */
+  readonly #regional = new Map<string, KMSClient>()
   readonly #cacheSize: number
   /** Unwrapped keys by hash of (context, first wrap); a Map in insertion order serves as an LRU. */
   readonly #cache = new Map<string, KeyObject>()
@@ -52,7 +58,25 @@ export class KmsKeyProvider implements KeyProvider {
     if (this.keyIds.some((k) => typeof k !== 'string' || k.length === 0)) throw new MaifError('MAIF_ERR_INVALID_OPTION', 'a KMS key id must be a non-empty string')
     this.#client = opts.client ?? new KMSClient(awsClientConfig('KMS', opts.aws))
     this.#ownsClient = opts.client === undefined
+    this.#aws = { ...opts.aws }
     this.#cacheSize = Math.max(0, opts.cacheSize ?? 64)
+  }
+
+  /**
+   * The client for a key: a key ARN (arn:aws:kms:REGION:…) goes to its own region, since a KMS key lives in
+   * one region only; ids and aliases go to the default client. An injected client serves every key.
+   */
+  async #clientFor(keyId: string): Promise<KMSClient> {
+    const region = /^arn:aws[\w-]*:kms:([a-z0-9-]+):/.exec(keyId)?.[1]
+    if (!region || !this.#ownsClient) return this.#client
+    const own = await this.#client.config.region().catch(() => undefined)
+    if (region === own) return this.#client
+    let c = this.#regional.get(region)
+    if (!c) {
+      c = new KMSClient(awsClientConfig('KMS', { ...this.#aws, region }))
+      this.#regional.set(region, c)
+    }
+    return c
   }
 
   async generateDataKey(context: Readonly<Record<string, string>>): Promise<DataKey> {
@@ -61,7 +85,7 @@ export class KmsKeyProvider implements KeyProvider {
     const ctx = { ...context }
     let out
     try {
-      out = await this.#client.send(new GenerateDataKeyCommand({ KeyId: first, KeySpec: 'AES_256', EncryptionContext: ctx }))
+      out = await (await this.#clientFor(first)).send(new GenerateDataKeyCommand({ KeyId: first, KeySpec: 'AES_256', EncryptionContext: ctx }))
     } catch (err) {
       throw kmsError(`KMS GenerateDataKey with key ${first}`, err)
     }
@@ -72,7 +96,7 @@ export class KmsKeyProvider implements KeyProvider {
       for (const keyId of others) {
         let enc
         try {
-          enc = await this.#client.send(new EncryptCommand({ KeyId: keyId, Plaintext: pt, EncryptionContext: ctx }))
+          enc = await (await this.#clientFor(keyId)).send(new EncryptCommand({ KeyId: keyId, Plaintext: pt, EncryptionContext: ctx }))
         } catch (err) {
           throw kmsError(`KMS Encrypt of the data key with key ${keyId}`, err)
         }
@@ -99,7 +123,7 @@ export class KmsKeyProvider implements KeyProvider {
     for (const w of wraps) {
       let out
       try {
-        out = await this.#client.send(new DecryptCommand({ CiphertextBlob: w.wrapped, KeyId: w.keyId, EncryptionContext: { ...context } }))
+        out = await (await this.#clientFor(w.keyId)).send(new DecryptCommand({ CiphertextBlob: w.wrapped, KeyId: w.keyId, EncryptionContext: { ...context } }))
       } catch (err) {
         failures.push(kmsError(`KMS Decrypt with key ${w.keyId}`, err))
         continue
@@ -125,5 +149,7 @@ export class KmsKeyProvider implements KeyProvider {
   destroy(): void {
     this.#cache.clear()
     if (this.#ownsClient) this.#client.destroy()
+    for (const c of this.#regional.values()) c.destroy()
+    this.#regional.clear()
   }
 }
