@@ -3,11 +3,18 @@
 // the KMS public key and reads back byte-identical.
 import t from 'tap'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { writeFile } from 'node:fs/promises'
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { startMoto } from './helpers/moto.js'
 import { maif } from './helpers/cli.js'
 import { removeDir, scratchDir } from './helpers/container.js'
+import '../src/builtins.js'
+import { lintPipelineFile } from '../src/core/runtime/pipeline-def.js'
+
+t.test('the KMS example pipeline lints clean', async (t) => {
+  t.strictSame(await lintPipelineFile(fileURLToPath(new URL('../pipelines/agent-logs-to-container-kms.yaml', import.meta.url)), { env: {} }), [])
+})
 
 t.test('maif run with encrypt.kms and sign.kms', async (t) => {
   const moto = await startMoto(t)
