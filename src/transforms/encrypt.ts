@@ -19,6 +19,9 @@ export const encrypt = defineTransform({
       aws: awsOptionsSchema.describe('region / endpoint overrides (default: the SDK\'s AWS_REGION, AWS_ENDPOINT_URL_KMS, …)').optional(),
     }).describe('take session data keys from AWS KMS instead of the keyring').optional(),
   },
+  refine(v, ctx) {
+    if (v.kms && v.keyring) ctx.addIssue({ code: 'custom', path: ['kms'], message: `encrypt takes its data keys from 'keyring' or from 'kms', not both`, params: { rule: 'schema/keyring-or-kms', hint: 'remove `keyring` or `kms`' } })
+  },
   build(o): WriteStage {
     if (o.kms && o.keyring) throw new MaifError('MAIF_ERR_INVALID_OPTION', "encrypt takes its data keys from 'keyring' or from 'kms', not both")
     if (o.kms) return { type: 'encrypt', kms: { keyIds: typeof o.kms.keyId === 'string' ? [o.kms.keyId] : [...o.kms.keyId], ...(o.kms.aws ? { aws: o.kms.aws } : {}) } }

@@ -21,6 +21,9 @@ export const sign = defineTransform({
       aws: awsOptionsSchema.describe('region / endpoint overrides (default: the SDK\'s AWS_REGION, AWS_ENDPOINT_URL_KMS, …)').optional(),
     }).describe('sign checkpoints with an AWS KMS key instead of the keyring').optional(),
   },
+  refine(v, ctx) {
+    if (v.kms && v.keyring) ctx.addIssue({ code: 'custom', path: ['kms'], message: `sign takes its signing key from 'keyring' or from 'kms', not both`, params: { rule: 'schema/keyring-or-kms', hint: 'remove `keyring` or `kms`' } })
+  },
   lint({ self, transforms, report }) {
     const chainAt = transforms.findIndex((t) => t.type === 'chain')
     if (chainAt !== -1 && chainAt > transforms.indexOf(self)) {
