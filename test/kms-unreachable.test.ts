@@ -99,6 +99,9 @@ t.test('KMS unreachable', async (t) => {
         `deadLetter: { type: file, path: ${w.out}.dead.jsonl }`,
         '',
       ].join('\n'))
+      const v = await maif(['validate', def], { env })
+      t.equal(v.code, 78, 'validate reports the key it cannot obtain')
+      t.match(v.stdout + v.stderr, /MAIF_ERR_KMS_UNREACHABLE/)
       const r = await maif(['run', def, '--no-progress', '--log-level', 'silent'], { env })
       t.not(r.code, 0)
       t.match(r.stderr, /MAIF_ERR_KMS_UNREACHABLE/)

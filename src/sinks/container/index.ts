@@ -63,6 +63,7 @@ export const containerSink = defineSink({
     const keys = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig ?? enc ?? ctx.defaultKeyring })
     if (needsKeyring && !keys) ctx.report('keyring', 'a container sink needs a keyring (encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING), or sign.kms and encrypt.kms')
     else if (needsKeyring && keys) await loadKeyring(resolve(ctx.cwd, keys)).catch((err: unknown) => ctx.report('keyring', err instanceof Error ? err.message : String(err)))
+    await checkKms(encStage?.kms, sigStage?.kms, ctx.report)
     await assertWritable(o.path, ctx.cwd)
   },
   async build(o, ctx): Promise<SinkInstance> {
@@ -173,6 +174,31 @@ export const containerSink = defineSink({
     }
   },
 })
+
+/**
+ * What `maif validate` checks of KMS keys: that a data key can be generated (it is discarded) and that the
+ * signing key signs as the format needs (KmsSigner's probe). Each failure is reported with its MAIF_ERR_KMS_* code.
+ */
+async function checkKms(enc: unknown, sig: unknown, report: (what: string, message: string) => void): Promise<void> {
+  const parsed = z.object({ keyId: z.union([z.string(), z.array(z.string())]), aws: z.record(z.string(), z.unknown()).optional() }).loose()
+  const e = parsed.safeParse(enc)
+  const s = parsed.safeParse(sig)
+  const msg = (err: unknown): string => (err instanceof MaifError ? `${err.code}: ${err.message}` : String(err))
+  if (e.success) {
+    const keyIds = typeof e.data.keyId === 'string' ? [e.data.keyId] : e.data.keyId
+    const p = new KmsKeyProvider({ keyIds, ...(e.data.aws ? { aws: e.data.aws as AwsOptions } : {}) })
+    try {
+      await p.generateDataKey({ purpose: 'maif-validate' })
+    } catch (err) {
+      report('encrypt.kms', msg(err))
+    } finally {
+      p.destroy()
+    }
+  }
+  if (s.success && typeof s.data.keyId === 'string') {
+    await KmsSigner.create({ keyId: s.data.keyId, ...(s.data.aws ? { aws: s.data.aws as AwsOptions } : {}) }).then((k) => k.destroy(), (err: unknown) => report('sign.kms', msg(err)))
+  }
+}
 
 /** The KMS data-key provider and signer a sink's encrypt.kms / sign.kms name; `destroy` releases their clients. */
 async function openKmsKeys(enc: { keyIds: string[]; aws?: AwsOptions } | undefined, sig: { keyId: string; aws?: AwsOptions } | undefined): Promise<{ keys?: KmsKeyProvider; signer?: KmsSigner; destroy(): void }> {
