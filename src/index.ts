@@ -52,3 +52,9 @@ export type {
   BuildContext, SinkBuildContext, SinkAcks, SourceInstance, SourceStats, TransformInstance, SinkInstance, BlockStageEntry, RecordFormat,
 } from './core/runtime/types.js'
 export { z } from 'zod'
+// AWS KMS: data keys (key-wrap kind 'aws-kms'), the reading key router, and the KMS checkpoint signer.
+export { type KeyWrap } from './core/format/keyring.js'
+export { KeyRouter } from './core/format/key-router.js'
+export { KmsKeyProvider, KMS_KIND, type KmsKeyProviderOptions } from './core/format/kms/key-provider.js'
+export { readKeyProvider } from './core/format/kms/read-keys.js'
+export { KmsSigner, kmsPublicKey, type KmsSignerOptions } from './core/format/kms/signer.js'

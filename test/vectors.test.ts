@@ -2,7 +2,7 @@
 // docs/FORMAT.md, the code and test/vectors/ cannot drift apart. Regenerate (after a deliberate format
 // change, with FORMAT.md updated) with: MAIF_WRITE_VECTORS=1 npx tap test/vectors.test.ts
 import t from 'tap'
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, createSecretKey } from 'node:crypto'
 import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -27,10 +27,27 @@ const DATA_KEY = Buffer.alloc(32, 0x11)
 /** A key provider with one fixed data key: for vectors only, never for data. */
 const staticKeys: KeyProvider = {
   name: 'static-test-vector',
-  async generateDataKey() { return { plaintext: Buffer.from(DATA_KEY), wrapped: Buffer.from('static-wrapped-key'), keyId: 'static:vector' } },
-  async decryptDataKey(wrapped) {
-    if (!wrapped.equals(Buffer.from('static-wrapped-key'))) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'not the vector key')
-    return Buffer.from(DATA_KEY)
+  async generateDataKey() { return { key: createSecretKey(DATA_KEY), wraps: [{ keyId: 'static:vector', wrapped: Buffer.from('static-wrapped-key') }] } },
+  async decryptDataKey(kind, wraps) {
+    if (kind !== 'static-test-vector' || !wraps[0]?.wrapped.equals(Buffer.from('static-wrapped-key'))) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'not the vector key')
+    return createSecretKey(DATA_KEY)
+  },
+}
+
+/**
+ * The same fixed data key recorded as AWS KMS wrapped it under two keys (key-wrap kind 'aws-kms', with
+ * extraWraps): the session box layout of FORMAT.md §5.2 for KMS, without a KMS server. Never for data.
+ */
+const KMS_A = 'arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111'
+const KMS_B = 'arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-2222-2222-222222222222'
+const staticKmsKeys: KeyProvider = {
+  name: 'aws-kms',
+  async generateDataKey() {
+    return { key: createSecretKey(DATA_KEY), wraps: [{ keyId: KMS_A, wrapped: Buffer.from('kms-blob-a') }, { keyId: KMS_B, wrapped: Buffer.from('kms-blob-b') }] }
+  },
+  async decryptDataKey(kind, wraps) {
+    if (kind !== 'aws-kms' || wraps.length !== 2 || !wraps[1]!.wrapped.equals(Buffer.from('kms-blob-b')) || wraps[1]!.keyId !== KMS_B) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'not the vector key')
+    return createSecretKey(DATA_KEY)
   },
 }
 
@@ -62,13 +79,18 @@ const VECTORS = [
       { records: ['{"agent":"a2","msg":"appended"}'], encryption: 'required' as const, codec: 'zstd' as const, sessionId: 'cc' },
     ],
   },
-]
+  {
+    name: 'v1-kms-wraps', description: "one session whose data key (32×0x11) is recorded as wrapped by AWS KMS under two keys (key-wrap kind aws-kms, extraWraps), codec none, Ed25519",
+    keys: staticKmsKeys,
+    sessions: [{ records: ['{"kms":true}'], encryption: 'required' as const, codec: 'none' as const, sessionId: 'dd' }],
+  },
+] as Array<{ name: string; description: string; keys?: KeyProvider; sessions: Array<{ records: string[]; encryption: 'none' | 'required'; codec: 'none' | 'zstd'; sessionId: string }> }>
 
 async function build(path: string, v: (typeof VECTORS)[number]): Promise<void> {
   let start = 1_764_000_000_000
   for (const s of v.sessions) {
     await writeContainer(path, s.records, {
-      signer, keyProvider: staticKeys, encryption: s.encryption, codec: s.codec, writer: 'maif test vectors',
+      signer, keyProvider: v.keys ?? staticKeys, encryption: s.encryption, codec: s.codec, writer: 'maif test vectors',
       containerId: Buffer.alloc(16, 0xc0), sessionId: Buffer.alloc(16, Number.parseInt(s.sessionId, 16)), now: clock(start),
       framer: { blockRecords: 2 }, checkpointEvery: { blocks: 100, ms: 0 },
     })
@@ -114,7 +136,7 @@ for (const v of VECTORS) {
     t.same(await describe(stored), exp.boxes, 'box layout and leaf hashes match the vector')
     const pub = createPublicKey(exp.publicKey)
     const got: string[] = []
-    const r = await verifyContainer(stored, { pinned: [pub], keyProvider: staticKeys, onBlock: (b) => { got.push(...b.data.toString().split('\n').filter(Boolean)) } })
+    const r = await verifyContainer(stored, { pinned: [pub], keyProvider: v.keys ?? staticKeys, onBlock: (b) => { got.push(...b.data.toString().split('\n').filter(Boolean)) } })
     t.equal(r.ok, true, JSON.stringify(r.errors))
     t.equal(r.root, exp.root)
     t.equal(r.treeSize, exp.treeSize)

@@ -13,8 +13,15 @@ Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public
   --out DIR        where to write the keyring
   --alg ALG        signature algorithm (default ecdsa-p256)
   --force          overwrite an existing keyring`,
+  pubkey: `usage: maif pubkey --kms-key-id ID -o FILE [--force]
+Writes the public key of an asymmetric AWS KMS signing key (ECC_NIST_P256 or RSA_3072) as PEM, the format of
+maif.pub, so that 'maif verify --pub FILE' pins checkpoints signed in KMS (pack --kms-sign-key-id).
+  --kms-key-id ID  key id, ARN or alias (region and endpoint: AWS_REGION, AWS_ENDPOINT_URL_KMS)
+  -o, --out FILE   where to write it
+  --force          overwrite FILE`,
   pack: `usage: maif pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
        [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append]
+       [--kms-key-id ID]... [--kms-sign-key-id ID]
 Packs files into a container (appends a new writer session when OUT exists). One writer at a time: the
 container is locked (OUT.lock) while pack runs.
   -o, --out FILE              the container to create or append to
@@ -26,6 +33,10 @@ container is locked (OUT.lock) while pack runs.
   --plaintext                 write the session without encryption (recorded in the container)
   --allow-new-signer          append although OUT was last signed by another key (readers must pin both)
   --allow-plaintext-append    append a --plaintext session although OUT has encrypted sessions
+  --kms-key-id ID             take the session data key from AWS KMS (GenerateDataKey) instead of the keyring;
+                              repeat it to wrap the same data key under further keys
+  --kms-sign-key-id ID        sign checkpoints with this asymmetric KMS key instead of the keyring's key
+                              (with both, no keyring is needed; see maif pubkey)
 ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
@@ -42,7 +53,7 @@ ${KEYRING_NOTE}`,
   cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
-  --keyring DIR      decrypts, and pins its signing key
+  --keyring DIR      decrypts, and pins its signing key (sessions whose keys AWS KMS wrapped decrypt without it)
   --pub FILE         pin another signer's public key too (repeatable; for containers with several signers)
   --type TYPE        only blocks of this type (FourCC, e.g. JSON)
   --seq N            one block, by random access (checked against the last signed checkpoint)

@@ -2,6 +2,7 @@ import { verifyContainer } from '../core/container/verify.js'
 import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
+import { readKeyProvider } from '../core/format/kms/read-keys.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -11,15 +12,16 @@ export default async function cat(args: string[]): Promise<number> {
   const window = bytesOpt(values.window, 'window')
   const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const limit = maxBoxBytes === undefined ? {} : { maxBoxBytes }
+  // Without a keyring, cat still reads sessions whose keys KMS wrapped; a keyring session then fails naming --keyring.
   const keyring = await keyringFrom(values.keyring)
-  if (!keyring) usage('cat needs a keyring to decrypt: --keyring DIR or MAIF_KEYRING')
+  const keys = readKeyProvider(keyring)
   const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
   const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
   if (values.seq !== undefined) {
     const seq = Number(values.seq)
     if (!Number.isInteger(seq) || seq < 0) usage('--seq must be a non-negative integer')
-    const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned, ...limit })
+    const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keys, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
       if (wanted(b.type)) await writeOut(out, b.data)
@@ -29,7 +31,7 @@ export default async function cat(args: string[]): Promise<number> {
     return 0
   }
   const r = await verifyContainer(positionals[0]!, {
-    keyProvider: keyring, pinned, ...(window === undefined ? {} : { window }), ...limit,
+    keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit,
     onBlock: async (b) => { if (wanted(b.type)) await writeOut(out, b.data) },
   })
   if (!r.ok) {

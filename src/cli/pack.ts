@@ -8,20 +8,20 @@ import { gracefulSignals } from './signals.js'
 
 type FileFormat = 'jsonl' | 'text' | 'binary'
 
-export function packPipeline(inputs: string[], o: { out: string; keyring: string; format: FileFormat; codec: Codec; blockRecords?: number; checkpointBlocks?: number; plaintext: boolean }): PipelineDefinition {
+export function packPipeline(inputs: string[], o: { out: string; keyring?: string | undefined; format: FileFormat; codec: Codec; blockRecords?: number; checkpointBlocks?: number; plaintext: boolean; kmsKeyIds?: string[]; kmsSignKeyId?: string }): PipelineDefinition {
   return {
     name: 'pack',
     source: { type: 'file', paths: inputs, format: o.format },
     transforms: [
       { type: 'frame', ...(o.blockRecords ? { blockRecords: o.blockRecords } : {}) },
       { type: 'compress', codec: o.codec },
-      ...(o.plaintext ? [] : [{ type: 'encrypt' as const }]),
+      ...(o.plaintext ? [] : [{ type: 'encrypt' as const, ...(o.kmsKeyIds?.length ? { kms: { keyId: o.kmsKeyIds } } : {}) }]),
       { type: 'chain', ...(o.checkpointBlocks ? { checkpointEvery: { blocks: o.checkpointBlocks } } : {}) },
-      { type: 'sign' },
+      { type: 'sign', ...(o.kmsSignKeyId ? { kms: { keyId: o.kmsSignKeyId } } : {}) },
     ],
     sink: { type: 'container', path: o.out },
     deadLetter: { type: 'file', path: `${o.out}.rejected.jsonl` },
-    security: { keyring: o.keyring, requireEncryption: !o.plaintext },
+    security: { ...(o.keyring ? { keyring: o.keyring } : {}), requireEncryption: !o.plaintext },
   }
 }
 
@@ -30,6 +30,7 @@ export default async function pack(args: string[]): Promise<number> {
     out: { type: 'string', short: 'o' }, keyring: { type: 'string' }, format: { type: 'string' }, codec: { type: 'string' },
     'block-records': { type: 'string' }, 'checkpoint-blocks': { type: 'string' }, plaintext: { type: 'boolean' },
     'allow-new-signer': { type: 'boolean' }, 'allow-plaintext-append': { type: 'boolean' },
+    'kms-key-id': { type: 'string', multiple: true }, 'kms-sign-key-id': { type: 'string' },
   })
   if (positionals.length === 0) usage('pack needs at least one INPUT file')
   if (!values.out) usage('pack needs -o OUT.maif')
@@ -38,12 +39,19 @@ export default async function pack(args: string[]): Promise<number> {
   const codec = (values.codec ?? 'zstd') as Codec
   if (!(codec in CODECS)) usage('--codec must be zstd, gzip, brotli or none')
   const keyring = resolveKeyringDir({ flag: strOpt(values.keyring) })
-  if (!keyring) usage('pack needs --keyring DIR (or MAIF_KEYRING) for its signing key; create one with maif keygen')
+  const kmsKeyIds = (values['kms-key-id'] ?? []) as string[]
+  const kmsSignKeyId = strOpt(values['kms-sign-key-id'])
+  if (kmsKeyIds.length > 0 && values.plaintext) usage('--kms-key-id and --plaintext contradict each other')
+  // The keyring is needed unless KMS holds both the signing key and (when encrypting) the data keys.
+  if (!keyring && !(kmsSignKeyId && (kmsKeyIds.length > 0 || values.plaintext))) {
+    usage('pack needs --keyring DIR (or MAIF_KEYRING) for its signing key and data keys (create one with maif keygen), or --kms-sign-key-id and --kms-key-id')
+  }
   const out = values.out as string
   const blockRecords = intOpt(values['block-records'], 'block-records')
   const checkpointBlocks = intOpt(values['checkpoint-blocks'], 'checkpoint-blocks')
   const def = packPipeline(positionals, {
     out, keyring, format, codec, plaintext: values.plaintext === true,
+    ...(kmsKeyIds.length > 0 ? { kmsKeyIds } : {}), ...(kmsSignKeyId ? { kmsSignKeyId } : {}),
     ...(blockRecords ? { blockRecords } : {}), ...(checkpointBlocks ? { checkpointBlocks } : {}),
   })
   await import('../builtins.js')

@@ -4,6 +4,7 @@ import { verifyContainer, type VerifyResult, type Witness } from '../core/contai
 import { WorkerPool } from '../core/workers/worker-pool.js'
 import { bytesOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
+import { readKeyProvider } from '../core/format/kms/read-keys.js'
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
 function parseWitness(w: unknown): Witness {
@@ -33,7 +34,7 @@ export default async function verify(args: string[]): Promise<number> {
   const pool = keyring ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
-    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: readKeyProvider(keyring) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
   } finally {
     await pool?.close()
   }

@@ -50,6 +50,12 @@ export const ErrorCodes = {
   MAIF_ERR_ENV: 'an environment variable referenced by a pipeline definition is missing or malformed',
 
   // AWS (S3, KMS, remote reads)
+  MAIF_ERR_KMS_ACCESS_DENIED: 'AWS KMS refused the request: the caller lacks permission for the key (or its credentials are invalid)',
+  MAIF_ERR_KMS_KEY_NOT_FOUND: 'the AWS KMS key does not exist (check the key id, alias and region)',
+  MAIF_ERR_KMS_KEY_DISABLED: 'the AWS KMS key is disabled or pending deletion',
+  MAIF_ERR_KMS_KEY_USAGE: 'the AWS KMS key cannot be used this way (wrong key spec or key usage)',
+  MAIF_ERR_KMS_INVALID_CIPHERTEXT: 'AWS KMS could not decrypt a wrapped key: wrong key, wrong encryption context, or tampered ciphertext',
+  MAIF_ERR_KMS_UNREACHABLE: 'AWS KMS could not be reached, or kept failing after the SDK retried',
 
   // Kafka
 

@@ -1,6 +1,6 @@
 // A writer session: one open-for-append of a container (FORMAT.md §1). It owns the state that must be
 // shared by the stages that write one file in order: counters, chain head, Merkle frontier, offsets, keys.
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes, type KeyObject } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -136,7 +136,9 @@ export class WriterSession {
     }
     const lock = await ContainerLock.acquire(path, opts.writer ?? 'maif writer')
     let fh: FileHandle
+    let existed = true
     try {
+      existed = await stat(path).then(() => true, () => false)
       fh = await open(path, 'a+')
     } catch (cause) {
       await lock.release()
@@ -176,13 +178,14 @@ export class WriterSession {
         try {
           dk = await provider.generateDataKey(context)
         } catch (cause) {
-          throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', `the key provider '${provider.name}' could not generate a session key; nothing was written`, cause)
+          throw keyFailure(provider.name, cause)
         }
-        const keys = deriveSessionKeys(dk.plaintext, containerId, sessionId)
-        dk.plaintext.fill(0)
+        const keys = deriveSessionKeys(dk.key, containerId, sessionId)
         encKey = keys.encKey
+        const [first, ...extra] = dk.wraps
         Object.assign(info, {
-          keyProvider: provider.name, keyId: dk.keyId, wrappedKey: dk.wrapped.toString('base64'), context,
+          keyProvider: provider.name, keyId: first.keyId, wrappedKey: first.wrapped.toString('base64'), context,
+          ...(extra.length > 0 ? { extraWraps: extra.map((w) => ({ keyId: w.keyId, wrappedKey: w.wrapped.toString('base64') })) } : {}),
           commitment: keys.commitment.toString('base64'),
         })
       }
@@ -190,10 +193,23 @@ export class WriterSession {
       return new WriterSession({ path, fh, containerId, sessionId, encKey, signer, preamble, startOffset: size, seq, prev, tree, prevNoteHash, lastIndexOffset, now, lock })
     } catch (err) {
       await fh.close()
+      // A file this open created gets no bytes when the session cannot start: remove it, so that a failed
+      // write (e.g. KMS unreachable) leaves no output behind. The lock is still held, so it is ours to remove.
+      if (!existed) await unlink(path).catch(() => undefined)
       await lock.release()
       throw err
     }
   }
+}
+
+/**
+ * A key provider's failure to start a session. Typed provider errors (MAIF_ERR_KMS_*) keep their code, so a
+ * caller can tell "access denied" from "unreachable"; anything else is MAIF_ERR_KEY_UNAVAILABLE.
+ */
+function keyFailure(provider: string, cause: unknown): MaifError {
+  const msg = `the key provider '${provider}' could not generate a session key; nothing was written`
+  if (cause instanceof MaifError && cause.code.startsWith('MAIF_ERR_KMS_')) return new MaifError(cause.code, `${msg}: ${cause.message}`, { cause })
+  return wrapError('MAIF_ERR_KEY_UNAVAILABLE', msg, cause)
 }
 
 function definedOnly(opts: SessionOptions): AppendPolicy {

@@ -4,6 +4,7 @@
 // the session has a key. The order is the container's, not a preference: anything else is refused.
 import type { Transform } from 'node:stream'
 import { MaifError } from '../errors.js'
+import type { AwsOptions } from '../aws/config.js'
 import type { Codec } from '../format/format.js'
 import type { WorkerPool } from '../workers/worker-pool.js'
 import type { WriterSession } from './session.js'
@@ -16,9 +17,9 @@ import { CheckpointSigner } from './write/signer.js'
 export type WriteStage =
   | { type: 'frame'; options?: FramerOptions }
   | { type: 'compress'; codec?: Codec; level?: number }
-  | { type: 'encrypt'; keyring?: string }
+  | { type: 'encrypt'; keyring?: string; kms?: { keyIds: string[]; aws?: AwsOptions } }
   | { type: 'chain'; checkpointEvery?: CheckpointCadence }
-  | { type: 'sign'; keyring?: string; alg?: string }
+  | { type: 'sign'; keyring?: string; alg?: string; kms?: { keyId: string; aws?: AwsOptions } }
 
 export const WRITE_ORDER = ['frame', 'compress', 'encrypt', 'chain', 'sign'] as const
 

@@ -15,9 +15,9 @@ export interface SessionKeys {
   commitment: Buffer
 }
 
-/** Derives the block key and its commitment from a session data key; zeroises nothing the caller owns. */
-export function deriveSessionKeys(dataKey: Buffer, containerId: Buffer, sessionId: Buffer): SessionKeys {
-  if (dataKey.length !== 32) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `a session data key must be 32 bytes, got ${dataKey.length}`)
+/** Derives the block key and its commitment from a session data key (a KeyObject: its bytes never leave it). */
+export function deriveSessionKeys(dataKey: KeyObject, containerId: Buffer, sessionId: Buffer): SessionKeys {
+  if (dataKey.type !== 'secret' || dataKey.symmetricKeySize !== 32) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `a session data key must be a 32-byte secret key, got ${dataKey.symmetricKeySize ?? dataKey.type}`)
   const salt = Buffer.concat([containerId, sessionId])
   const enc = Buffer.from(hkdfSync('sha512', dataKey, salt, DERIVE_INFO, 32))
   const commitment = Buffer.from(hkdfSync('sha512', dataKey, salt, COMMIT_INFO, 32))

@@ -151,6 +151,8 @@ export interface SessionInfo {
   keyProvider?: string
   keyId?: string
   wrappedKey?: string
+  /** Further wrappings of the same data key under other keys (FORMAT.md §5.2); absent when there is one. */
+  extraWraps?: Array<{ keyId: string; wrappedKey: string }>
   context?: Record<string, string>
   commitment?: string
   signer: { alg: string; keyId: string; publicKey: string }

@@ -7,16 +7,31 @@ import { MaifError, wrapError } from '../errors.js'
 import { canonicalJson } from './format.js'
 import { generateSigningKey, LocalSigner, type SignatureAlg, type Signer } from './signing.js'
 
-export interface DataKey {
-  plaintext: Buffer
-  wrapped: Buffer
+/** One wrapping of a session data key: the key that wrapped it and the wrapped bytes. */
+export interface KeyWrap {
   keyId: string
+  wrapped: Buffer
 }
 
+/**
+ * A fresh session data key. `key` is a KeyObject from the start: the plaintext bytes exist only inside the
+ * provider, which zeroes them. `wraps` holds at least one wrapping; several keys may wrap the same data key
+ * (e.g. one KMS key per region), and any one of them unwraps it.
+ */
+export interface DataKey {
+  key: KeyObject
+  wraps: [KeyWrap, ...KeyWrap[]]
+}
+
+/**
+ * Where session data keys come from. `name` is the key-wrap kind recorded in the session box
+ * (`keyProvider`, FORMAT.md §5.2): 'local' for the keyring, 'aws-kms' for AWS KMS.
+ */
 export interface KeyProvider {
   readonly name: string
   generateDataKey(context: Readonly<Record<string, string>>): Promise<DataKey>
-  decryptDataKey(wrapped: Buffer, context: Readonly<Record<string, string>>, keyId: string): Promise<Buffer>
+  /** Unwraps a data key a provider of kind `kind` wrapped; tries the wraps it can use, in order. */
+  decryptDataKey(kind: string, wraps: readonly KeyWrap[], context: Readonly<Record<string, string>>): Promise<KeyObject>
 }
 
 export const KEY_FILE = 'maif.key'
@@ -38,17 +53,24 @@ export class LocalKeyring implements KeyProvider {
 
   async generateDataKey(context: Readonly<Record<string, string>>): Promise<DataKey> {
     const plaintext = randomBytes(32)
-    const nonce = randomBytes(12)
-    const c = createCipheriv('aes-256-gcm', this.#master, nonce)
-    c.setAAD(Buffer.from(canonicalJson(context)))
-    const wrapped = Buffer.concat([nonce, c.update(plaintext), c.final(), c.getAuthTag()])
-    return { plaintext, wrapped, keyId: this.keyId }
+    try {
+      const nonce = randomBytes(12)
+      const c = createCipheriv('aes-256-gcm', this.#master, nonce)
+      c.setAAD(Buffer.from(canonicalJson(context)))
+      const wrapped = Buffer.concat([nonce, c.update(plaintext), c.final(), c.getAuthTag()])
+      return { key: createSecretKey(plaintext), wraps: [{ keyId: this.keyId, wrapped }] }
+    } finally {
+      plaintext.fill(0)
+    }
   }
 
-  async decryptDataKey(wrapped: Buffer, context: Readonly<Record<string, string>>, keyId: string): Promise<Buffer> {
-    if (keyId !== this.keyId) {
-      throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `this session's key was wrapped by ${keyId}, but the keyring is ${this.keyId}`)
+  async decryptDataKey(kind: string, wraps: readonly KeyWrap[], context: Readonly<Record<string, string>>): Promise<KeyObject> {
+    const mine = kind === this.name ? wraps.find((w) => w.keyId === this.keyId) : undefined
+    if (!mine) {
+      const by = kind === this.name ? wraps.map((w) => w.keyId).join(', ') : `the '${kind}' key provider`
+      throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `this session's key was wrapped by ${by}, but the keyring is ${this.keyId}`)
     }
+    const wrapped = mine.wrapped
     if (wrapped.length !== 12 + 32 + 16) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the wrapped session key has the wrong length')
     const d = createDecipheriv('aes-256-gcm', this.#master, wrapped.subarray(0, 12))
     d.setAAD(Buffer.from(canonicalJson(context)))
@@ -56,10 +78,11 @@ export class LocalKeyring implements KeyProvider {
     const out = d.update(wrapped.subarray(12, 44))
     try {
       d.final()
-      return out
+      return createSecretKey(out)
     } catch (cause) {
-      out.fill(0)
       throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the session key could not be unwrapped: wrong keyring or tampered session box', { cause })
+    } finally {
+      out.fill(0)
     }
   }
 }

@@ -4,7 +4,7 @@ import { MaifError, wrapError } from '../errors.js'
 import { BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeInner, ENC_AES_256_GCM, HEADER_LEN, parseJsonObject, type BoxHeader, type DataPrefix, type SessionInfo } from './format.js'
 import { buildAad, checkCommitment, deriveSessionKeys, nonceFor, open as aeadOpen, TAG_LEN } from './crypto.js'
 import { BlockInflater, InnerHeadCollector, PlainCollector } from './codec.js'
-import type { KeyProvider } from './keyring.js'
+import type { KeyProvider, KeyWrap } from './keyring.js'
 
 export function sessionContext(containerId: Buffer, sessionId: Buffer): Record<string, string> {
   return { container: containerId.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
@@ -18,14 +18,21 @@ export async function unwrapSessionKey(provider: KeyProvider, containerId: Buffe
   if (Object.keys(ctx).length !== 3 || ctx.container !== expected.container || ctx.session !== expected.session || ctx.purpose !== expected.purpose) {
     throw new MaifError('MAIF_ERR_PAYLOAD', `session ${expected.session} has an encryption context for another container or session`, where)
   }
-  let dk: Buffer
+  const wraps: KeyWrap[] = [{ keyId: info.keyId ?? '', wrapped: Buffer.from(info.wrappedKey ?? '', 'base64') }]
+  for (const w of Array.isArray(info.extraWraps) ? info.extraWraps : []) {
+    if (typeof w?.keyId !== 'string' || typeof w.wrappedKey !== 'string') throw new MaifError('MAIF_ERR_PAYLOAD', `session ${expected.session} has a malformed extraWraps entry`, where)
+    wraps.push({ keyId: w.keyId, wrapped: Buffer.from(w.wrappedKey, 'base64') })
+  }
+  const kind = info.keyProvider ?? 'local'
+  let dk: KeyObject
   try {
-    dk = await provider.decryptDataKey(Buffer.from(info.wrappedKey ?? '', 'base64'), expected, info.keyId ?? '')
+    dk = await provider.decryptDataKey(kind, wraps, expected)
   } catch (cause) {
-    throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', `cannot unwrap the key of session ${expected.session}`, cause, where)
+    const msg = `cannot unwrap the key of session ${expected.session} (wrapped by '${kind}')`
+    if (cause instanceof MaifError && cause.code.startsWith('MAIF_ERR_KMS_')) throw new MaifError(cause.code, `${msg}: ${cause.message}`, { ...where, cause })
+    throw wrapError('MAIF_ERR_KEY_UNAVAILABLE', msg, cause, where)
   }
   const keys = deriveSessionKeys(dk, containerId, sessionId)
-  dk.fill(0)
   try {
     checkCommitment(Buffer.from(info.commitment ?? '', 'base64'), keys.commitment)
   } catch (err) {

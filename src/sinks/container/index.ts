@@ -8,7 +8,11 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
-import { loadKeyring, resolveKeyringDir, type LocalKeyring } from '../../core/format/keyring.js'
+import { loadKeyring, resolveKeyringDir, type KeyProvider, type LocalKeyring } from '../../core/format/keyring.js'
+import type { Signer } from '../../core/format/signing.js'
+import type { AwsOptions } from '../../core/aws/config.js'
+import { KmsKeyProvider } from '../../core/format/kms/key-provider.js'
+import { KmsSigner } from '../../core/format/kms/signer.js'
 import { WriterSession } from '../../core/container/session.js'
 import { ContainerSink as Appender } from '../../core/container/write/appender.js'
 import { buildWritePath, completeWritePath, type WriteStage } from '../../core/container/write-path.js'
@@ -47,14 +51,19 @@ export const containerSink = defineSink({
   key: (o, cwd) => resolve(cwd, o.path),
   paths: (o) => ({ writes: [o.path] }),
   async check(o, ctx) {
-    // The keyring the sink would load (sign's, else encrypt's, else security.keyring, with --keyring and MAIF_KEYRING).
-    const stages = (Array.isArray(ctx.definition.transforms) ? ctx.definition.transforms : []) as Array<{ type?: unknown; keyring?: unknown }>
+    // The keyring the sink would load (sign's, else encrypt's, else security.keyring, with --keyring and MAIF_KEYRING),
+    // unless AWS KMS holds both its signing key and its data keys (sign.kms, and encrypt.kms or no encrypt).
+    const stages = (Array.isArray(ctx.definition.transforms) ? ctx.definition.transforms : []) as Array<{ type?: unknown; keyring?: unknown; kms?: unknown }>
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-    const enc = str(stages.find((t) => t.type === 'encrypt')?.keyring)
-    const sig = str(stages.find((t) => t.type === 'sign')?.keyring)
+    const encStage = stages.find((t) => t.type === 'encrypt')
+    const sigStage = stages.find((t) => t.type === 'sign')
+    const enc = str(encStage?.keyring)
+    const sig = str(sigStage?.keyring)
+    const needsKeyring = !sigStage?.kms || (encStage !== undefined && !encStage.kms)
     const keys = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig ?? enc ?? ctx.defaultKeyring })
-    if (!keys) ctx.report('keyring', 'a container sink needs a keyring (encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING)')
-    else await loadKeyring(resolve(ctx.cwd, keys)).catch((err: unknown) => ctx.report('keyring', err instanceof Error ? err.message : String(err)))
+    if (needsKeyring && !keys) ctx.report('keyring', 'a container sink needs a keyring (encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING), or sign.kms and encrypt.kms')
+    else if (needsKeyring && keys) await loadKeyring(resolve(ctx.cwd, keys)).catch((err: unknown) => ctx.report('keyring', err instanceof Error ? err.message : String(err)))
+    await checkKms(encStage?.kms, sigStage?.kms, ctx.report)
     await assertWritable(o.path, ctx.cwd)
   },
   async build(o, ctx): Promise<SinkInstance> {
@@ -68,24 +77,51 @@ export const containerSink = defineSink({
     }
     const keyDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: enc?.keyring ?? ctx.defaultKeyring })
     const signDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig?.keyring ?? enc?.keyring ?? ctx.defaultKeyring })
-    if (!signDir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'a container sink needs a keyring for its signing key (and its data keys): set encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING')
     const keyrings = new Map<string, Promise<LocalKeyring>>()
     const keyring = (dir: string): Promise<LocalKeyring> => {
       const abs = resolve(ctx.cwd, dir)
       if (!keyrings.has(abs)) keyrings.set(abs, loadKeyring(abs))
       return keyrings.get(abs)!
     }
-    const signer = (await keyring(signDir)).signer
-    if (sig?.alg && sig.alg !== signer.alg) {
-      throw new MaifError('MAIF_ERR_INVALID_OPTION', `sign.alg is '${sig.alg}', but the signing key in ${signDir} is ${signer.alg}; make a keyring with 'maif keygen --alg ${sig.alg}' or change sign.alg`)
+    // Keys come first, before the file is touched: a key that cannot be had (KMS unreachable, access denied)
+    // fails the build with its typed error, and the session below writes nothing unless it has its data key.
+    const kms = await openKmsKeys(enc?.kms, sig?.kms)
+    let signer: Signer
+    let keyProvider: KeyProvider | undefined
+    try {
+      if (kms.signer) signer = kms.signer
+      else {
+        if (!signDir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'a container sink needs a keyring for its signing key (and its data keys): set encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING, or sign.kms')
+        signer = (await keyring(signDir)).signer
+      }
+      if (sig?.alg && sig.alg !== signer.alg) {
+        throw new MaifError('MAIF_ERR_INVALID_OPTION', kms.signer
+          ? `sign.alg is '${sig.alg}', but KMS key ${sig.kms!.keyId} signs as ${signer.alg}; change sign.alg or use another KMS key`
+          : `sign.alg is '${sig.alg}', but the signing key in ${signDir} is ${signer.alg}; make a keyring with 'maif keygen --alg ${sig.alg}' or change sign.alg`)
+      }
+      if (kms.keys) keyProvider = kms.keys
+      else if (enc) {
+        const dir = keyDir ?? signDir
+        if (!dir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the encrypt stage needs a keyring for its data keys (encrypt.keyring, security.keyring, --keyring or MAIF_KEYRING), or encrypt.kms')
+        keyProvider = await keyring(dir)
+      }
+    } catch (err) {
+      kms.destroy()
+      throw err
     }
     mkdirSync(dirname(path), { recursive: true })
-    const session = await WriterSession.open(path, {
-      ...(enc ? { keyProvider: await keyring(keyDir ?? signDir) } : {}), signer,
+    let session: WriterSession
+    try {
+      session = await WriterSession.open(path, {
+      ...(keyProvider ? { keyProvider } : {}), signer,
       encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
       ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
       ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
-    })
+      })
+    } catch (err) {
+      kms.destroy()
+      throw err
+    }
     let commits = 0
     let streams: Transform[]
     let appender: Appender
@@ -100,6 +136,7 @@ export const containerSink = defineSink({
       })
     } catch (err) {
       await session.close()
+      kms.destroy()
       throw err
     }
     const counter = ctx.metrics.stage('container', ctx.label)
@@ -124,16 +161,60 @@ export const containerSink = defineSink({
           await done
         } catch (err) {
           throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
+        } finally {
+          kms.destroy()
         }
       },
       destroy(err) {
         head.destroy(err)
         appender.destroy(err)
+        kms.destroy()
       },
       describe: () => ({ path, commits }),
     }
   },
 })
+
+/**
+ * What `maif validate` checks of KMS keys: that a data key can be generated (it is discarded) and that the
+ * signing key signs as the format needs (KmsSigner's probe). Each failure is reported with its MAIF_ERR_KMS_* code.
+ */
+async function checkKms(enc: unknown, sig: unknown, report: (what: string, message: string) => void): Promise<void> {
+  const parsed = z.object({ keyId: z.union([z.string(), z.array(z.string())]), aws: z.record(z.string(), z.unknown()).optional() }).loose()
+  const e = parsed.safeParse(enc)
+  const s = parsed.safeParse(sig)
+  const msg = (err: unknown): string => (err instanceof MaifError ? `${err.code}: ${err.message}` : String(err))
+  if (e.success) {
+    const keyIds = typeof e.data.keyId === 'string' ? [e.data.keyId] : e.data.keyId
+    const p = new KmsKeyProvider({ keyIds, ...(e.data.aws ? { aws: e.data.aws as AwsOptions } : {}) })
+    try {
+      await p.generateDataKey({ purpose: 'maif-validate' })
+    } catch (err) {
+      report('encrypt.kms', msg(err))
+    } finally {
+      p.destroy()
+    }
+  }
+  if (s.success && typeof s.data.keyId === 'string') {
+    await KmsSigner.create({ keyId: s.data.keyId, ...(s.data.aws ? { aws: s.data.aws as AwsOptions } : {}) }).then((k) => k.destroy(), (err: unknown) => report('sign.kms', msg(err)))
+  }
+}
+
+/** The KMS data-key provider and signer a sink's encrypt.kms / sign.kms name; `destroy` releases their clients. */
+async function openKmsKeys(enc: { keyIds: string[]; aws?: AwsOptions } | undefined, sig: { keyId: string; aws?: AwsOptions } | undefined): Promise<{ keys?: KmsKeyProvider; signer?: KmsSigner; destroy(): void }> {
+  const keys = enc ? new KmsKeyProvider({ keyIds: enc.keyIds, ...(enc.aws ? { aws: enc.aws } : {}) }) : undefined
+  let signer: KmsSigner | undefined
+  try {
+    if (sig) signer = await KmsSigner.create({ keyId: sig.keyId, ...(sig.aws ? { aws: sig.aws } : {}) })
+  } catch (err) {
+    keys?.destroy()
+    throw err
+  }
+  return {
+    ...(keys ? { keys } : {}), ...(signer ? { signer } : {}),
+    destroy() { keys?.destroy(); signer?.destroy() },
+  }
+}
 
 /** Counts what passes a stage (records and bytes), for metrics; one cheap hop per block. */
 function meter(c: StageCounters): Transform {
