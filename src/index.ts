@@ -52,3 +52,10 @@ export type {
   BuildContext, SinkBuildContext, SinkAcks, SourceInstance, SourceStats, TransformInstance, SinkInstance, BlockStageEntry, RecordFormat,
 } from './core/runtime/types.js'
 export { z } from 'zod'
+
+// The semantic layer: embedders, the EMBD payload, the vector index and search.
+export { embedderFor, embedderFromId, type Embedder, type EmbedderConfig } from './core/semantic/embedder.js'
+export { HashingEmbedder, type HashingOptions } from './core/semantic/hashing.js'
+export { encodeEmbeddings, decodeEmbeddings, recordHash, METRICS, type EmbeddingBlock, type IndexParams, type Metric } from './core/semantic/embd.js'
+export { VectorIndex, exactNeighbours, type VectorIndexOptions, type VectorHits } from './core/semantic/vector-index.js'
+export { SemanticIndex, searchContainer, searchContainers, type SearchFilter, type SearchHit, type SearchResult, type SemanticIndexOptions } from './core/semantic/search.js'

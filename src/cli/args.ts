@@ -78,6 +78,19 @@ lint, plus the environment: keyring readable, inputs present, outputs writable. 
   --keyring DIR        the keyring to check
   --set key=value      override a field of the definition
 ${KEYRING_NOTE}`,
+  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--ef N] [--json]
+Finds the records nearest to QUERY by the embeddings an 'embed-index' transform wrote. The container is
+verified first (a container that does not verify is not searched), every embedding is checked against the
+record it names, and the HNSW index is built in memory each time (it is not stored in the container).
+  -k N               hits to return (default 10)
+  --keyring DIR      decrypts, and pins its signing key
+  --pub FILE         pin another signer's public key too (repeatable)
+  --filter k=v       only records of blocks with this type (JSON, TEXT), agent or label, or with records
+                     since=/until= a time (ISO 8601 or Unix ms); repeatable, all must hold
+  --model ID         the embedding model to search when a container holds several
+  --ef N             HNSW search candidate list (default 128; larger finds more true neighbours, slower)
+  --json             { hits: [{ seq, record, score, text }], indexed, model, metric } (with file when several)
+${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,
 }
