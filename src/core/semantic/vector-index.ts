@@ -83,6 +83,27 @@ export class VectorIndex {
     this.#index.add(keys, vectors, this.#threads)
   }
 
+  /** Writes the index (vectors at its precision and the graph) to a file. */
+  save(path: string): void {
+    try {
+      this.#index.save(path)
+    } catch (err) {
+      throw wrapError('MAIF_ERR_IO', `the vector index could not be saved to ${path}`, err)
+    }
+  }
+
+  /** Reads an index written by `save`; `o` must describe it (dims, metric, quantization). */
+  static async load(path: string, o: VectorIndexOptions): Promise<VectorIndex> {
+    const index = await VectorIndex.create(o)
+    try {
+      index.#index.load(path)
+    } catch (err) {
+      throw wrapError('MAIF_ERR_INDEX_STALE', `the vector index in ${path} could not be loaded`, err)
+    }
+    if (index.#index.dimensions() !== o.dims) throw new MaifError('MAIF_ERR_INDEX_STALE', `the vector index in ${path} has ${index.#index.dimensions()} dimensions, not ${o.dims}`)
+    return index
+  }
+
   /** The k nearest vectors to `query`. */
   search(query: Float32Array, k: number): VectorHits {
     if (query.length !== this.dims) throw new MaifError('MAIF_ERR_SEARCH', `the query has ${query.length} dimensions, the index ${this.dims}`)
@@ -103,6 +124,9 @@ export async function exactNeighbours(data: Float32Array, dims: number, query: F
   const u = await usearch()
   const n = data.length / dims
   if (n === 0) return { ids: [], scores: [] }
-  const m = u.exactSearch(data, query, dims, Math.min(k, n), METRIC_KIND[metric] as USearch.MetricKind, 1) as USearch.Matches
+  // usearch 2.25's exactSearch reads a typed array from the start of its buffer, ignoring a view's offset:
+  // views are copied first.
+  const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice())
+  const m = u.exactSearch(own(data), own(query), dims, Math.min(k, n), METRIC_KIND[metric] as USearch.MetricKind, 1) as USearch.Matches
   return { ids: Array.from(m.keys, Number), scores: Array.from(m.distances, (d) => score(metric, d)) }
 }
