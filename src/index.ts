@@ -59,3 +59,4 @@ export { HashingEmbedder, type HashingOptions } from './core/semantic/hashing.js
 export { encodeEmbeddings, decodeEmbeddings, recordHash, METRICS, type EmbeddingBlock, type IndexParams, type Metric } from './core/semantic/embd.js'
 export { VectorIndex, exactNeighbours, type VectorIndexOptions, type VectorHits } from './core/semantic/vector-index.js'
 export { SemanticIndex, searchContainer, searchContainers, type SearchFilter, type SearchHit, type SearchResult, type SemanticIndexOptions } from './core/semantic/search.js'
+export { INDEX_BLOCK_TYPE, indexBlockStream, StoredIndexReader, type StoredIndexHeader, type IdMap } from './core/semantic/stored-index.js'

@@ -78,10 +78,11 @@ lint, plus the environment: keyring readable, inputs present, outputs writable. 
   --keyring DIR        the keyring to check
   --set key=value      override a field of the definition
 ${KEYRING_NOTE}`,
-  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--ef N] [--json]
+  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--ef N] [--rebuild] [--json]
 Finds the records nearest to QUERY by the embeddings an 'embed-index' transform wrote. The container is
 verified first (a container that does not verify is not searched), every embedding is checked against the
-record it names, and the HNSW index is built in memory each time (it is not stored in the container).
+record it names. The HNSW index stored by 'maif index' is loaded when it matches (and extended with later
+embeddings); otherwise it is built in memory.
   -k N               hits to return (default 10)
   --keyring DIR      decrypts, and pins its signing key
   --pub FILE         pin another signer's public key too (repeatable)
@@ -89,7 +90,18 @@ record it names, and the HNSW index is built in memory each time (it is not stor
                      since=/until= a time (ISO 8601 or Unix ms); repeatable, all must hold
   --model ID         the embedding model to search when a container holds several
   --ef N             HNSW search candidate list (default 128; larger finds more true neighbours, slower)
+  --rebuild          build the index from the embeddings, ignoring a stored one
   --json             { hits: [{ seq, record, score, text }], indexed, model, metric } (with file when several)
+${KEYRING_NOTE}`,
+  index: `usage: maif index FILE [--keyring DIR] [--pub FILE]... [--rebuild] [--allow-new-signer] [--json]
+Builds the vector index of the container's embeddings and appends it to the container (an XVIX block in a
+signed session of its own), so that 'maif search' loads it instead of building it. A stored index is checked
+against the embeddings before it and extended with those after it; --rebuild ignores it.
+  --keyring DIR        decrypts, signs the new session, and pins its signing key
+  --pub FILE           pin another signer's public key too (repeatable)
+  --rebuild            build the index from the embeddings, ignoring a stored one
+  --allow-new-signer   append although the container was last signed by another key
+  --json               the result as one JSON object
 ${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,

@@ -1,5 +1,5 @@
 // maif search: the records nearest to a query, from the EMBD blocks of one or more containers (or every
-// *.maif in a directory). The index is built when the command runs, from the verified container.
+// *.maif in a directory). The index stored by `maif index` is loaded when it matches, else built.
 import { MaifError } from '../core/errors.js'
 import { searchContainers, type SearchFilter } from '../core/semantic/search.js'
 import { bytesOpt, intOpt, parse, strOpt, usage, writeOut } from './args.js'
@@ -30,7 +30,7 @@ export function parseFilters(list: unknown): SearchFilter | undefined {
 export default async function search(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     k: { type: 'string', short: 'k' }, keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, filter: { type: 'string', multiple: true },
-    model: { type: 'string' }, ef: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' },
+    model: { type: 'string' }, ef: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' }, 'max-box': { type: 'string' },
   })
   if (positionals.length < 2) usage('search takes FILE (or DIR)... and a QUERY')
   const query = positionals[positionals.length - 1]!
@@ -43,7 +43,7 @@ export default async function search(args: string[]): Promise<number> {
   const model = strOpt(values.model)
   const r = await searchContainers(positionals.slice(0, -1), query, {
     k, ...(keyring ? { keyProvider: keyring } : {}), ...(pinned.length ? { pinned } : {}), ...(filter ? { filter } : {}),
-    ...(model ? { model } : {}), ...(efSearch ? { efSearch } : {}), ...(maxBoxBytes === undefined ? {} : { maxBoxBytes }),
+    ...(model ? { model } : {}), ...(efSearch ? { efSearch } : {}), ...(values.rebuild ? { storedIndex: false } : {}), ...(maxBoxBytes === undefined ? {} : { maxBoxBytes }),
   }).catch((err: unknown) => {
     if (err instanceof MaifError && err.code === 'MAIF_ERR_DECRYPT' && !keyring) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the container is encrypted: pass --keyring DIR (or set MAIF_KEYRING)', { cause: err })
     throw err

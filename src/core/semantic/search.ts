@@ -4,11 +4,15 @@
 // covers exactly the container's current tree (a search refuses to resolve hits against a container that
 // has changed since; MAIF_ERR_INDEX_STALE).
 import type { KeyObject } from 'node:crypto'
-import { readdir, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MaifError } from '../errors.js'
 import { FLAG_CONTINUES } from '../format/format.js'
 import type { KeyProvider } from '../format/keyring.js'
+import type { Signer } from '../format/signing.js'
+import { writeContainer } from '../container/writer.js'
+import { INDEX_BLOCK_TYPE, StoredIndexReader, indexBlockStream, type StoredIndexHeader } from './stored-index.js'
 import { verifyContainer } from '../container/verify.js'
 import { ContainerReader } from '../container/reader.js'
 import { decodeEmbeddings, recordHash, type EmbeddingBlock, type IndexParams } from './embd.js'
@@ -39,6 +43,11 @@ export interface SemanticIndexOptions {
   /** Override the index the writer asked for (metric, m, efConstruction). */
   index?: Partial<IndexParams>
   maxBoxBytes?: number
+  /**
+   * Load the vector index stored in the container (the last XVIX block, written by `maif index`) instead of
+   * building it again (default true). Ignored with a filter or an index override, which need their own.
+   */
+  storedIndex?: boolean
 }
 
 export interface SearchHit {
@@ -60,6 +69,8 @@ export interface SearchResult {
   model: string
   metric: IndexParams['metric']
   treeSize: number
+  /** The seq of the stored index block the search loaded (absent when it built the index). */
+  storedIndex?: number
 }
 
 interface Pending { seq: number; idx: number; raw: Buffer; pub: Record<string, unknown>; type: string }
@@ -103,13 +114,22 @@ export class SemanticIndex {
 
   /** Verifies the container (refusing one that does not verify) and indexes its embeddings. */
   static async open(path: string, opts: SemanticIndexOptions = {}): Promise<SemanticIndex> {
-    const b = new Builder(opts)
+    const useStored = opts.storedIndex !== false && opts.filter === undefined && opts.index === undefined
+    const b = new Builder(opts, useStored ? await lastIndexBlock(path, opts) : undefined)
+    let failed: unknown
     const r = await verifyContainer(path, {
       ...(opts.keyProvider ? { keyProvider: opts.keyProvider } : {}), ...(opts.pinned ? { pinned: opts.pinned } : {}),
       ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }),
-      onBlock: (blk) => b.block(blk.seq, blk.type, blk.flags, blk.pub, blk.data),
-    })
-    b.flush()
+      onBlock: async (blk) => {
+        try {
+          await b.block(blk.seq, blk.type, blk.flags, blk.pub, blk.data)
+        } catch (err) {
+          failed ??= err // the verifier records it as the container's error and stops; it is thrown as is below
+          throw err
+        }
+      },
+    }).finally(() => b.dispose())
+    if (failed !== undefined) throw failed
     if (r.ok && b.delivered < r.blocks) {
       // Without a key, encrypted blocks are verified but not opened: searching the rest would silently miss them.
       throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `${path} has ${r.blocks - b.delivered} encrypted blocks this search cannot open: pass the keyring that decrypts them (--keyring DIR or MAIF_KEYRING)`)
@@ -118,10 +138,41 @@ export class SemanticIndex {
       const e = r.errors[0]!
       throw new MaifError(e.code, `${path} does not verify, so it is not searched: ${e.message}`, { ...(e.offset === undefined ? {} : { offset: e.offset }), ...(e.seq === undefined ? {} : { seq: e.seq }) })
     }
+    await b.finish()
     if (b.model === undefined) throw new MaifError('MAIF_ERR_SEARCH', `${path} has no embeddings${opts.model ? ` of model ${opts.model}` : ''}: write it with an 'embed-index' transform`)
     const embedder = embedderFromId(b.model)
     if (embedder.dims !== b.dims) throw new MaifError('MAIF_ERR_EMBEDDING', `${path}: model ${b.model} makes ${embedder.dims} dimensions, its EMBD blocks hold ${b.dims}`)
-    return new SemanticIndex(path, b.model, b.params!.metric, r.treeSize, r.root ?? '', b.index!, embedder, b.seqs(), b.recs(), b.hashes(), opts)
+    const index = new SemanticIndex(path, b.model, b.params!.metric, r.treeSize, r.root ?? '', b.index!, embedder, b.seqs(), b.recs(), b.hashes(), opts)
+    index.storedFrom = b.adoptedAt
+    index.#params = b.params!
+    return index
+  }
+
+  /** The seq of the stored index block this index was loaded from, if it was. */
+  storedFrom: number | undefined
+  #params: IndexParams | undefined
+
+  /**
+   * Stores this index in its container as an XVIX block, in a writer session of its own (encrypted when a key
+   * provider is given; the container's append rules apply). Searches then load it instead of building it.
+   */
+  async store(opts: { keyProvider?: KeyProvider; signer: Signer; allowNewSigner?: boolean }): Promise<{ treeSize: number; indexBytes: number; embeddings: number }> {
+    const dir = await mkdtemp(join(tmpdir(), 'maif-index-'))
+    try {
+      const file = join(dir, 'index.usearch')
+      this.#index.save(file)
+      const header: StoredIndexHeader = {
+        model: this.model, dims: this.#index.dims, metric: this.metric, m: this.#params!.m, efConstruction: this.#params!.efConstruction,
+        count: this.#seqs.length, treeSize: this.treeSize, root: this.root, indexBytes: (await stat(file)).size,
+      }
+      const commit = await writeContainer(this.path, indexBlockStream(header, { seqs: this.#seqs, recs: this.#recs, hashes: this.#hashes }, file), {
+        signer: opts.signer, writer: 'maif index', ...(opts.keyProvider ? { keyProvider: opts.keyProvider } : { encryption: 'none' }),
+        ...(opts.allowNewSigner === undefined ? {} : { allowNewSigner: opts.allowNewSigner }),
+      })
+      return { treeSize: commit.treeSize, indexBytes: header.indexBytes, embeddings: header.count }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   }
 
   /** The k records nearest to `query`, best first, each read back and checked against its embedding's hash. */
@@ -165,7 +216,8 @@ export class SemanticIndex {
 /** Opens the index of one container and searches it. */
 export async function searchContainer(path: string, query: string, opts: SemanticIndexOptions & { k?: number } = {}): Promise<SearchResult> {
   const index = await SemanticIndex.open(path, opts)
-  return { hits: await index.search(query, opts.k ?? 10), indexed: index.size, model: index.model, metric: index.metric, treeSize: index.treeSize }
+  const hits = await index.search(query, opts.k ?? 10)
+  return { hits, indexed: index.size, model: index.model, metric: index.metric, treeSize: index.treeSize, ...(index.storedFrom === undefined ? {} : { storedIndex: index.storedFrom }) }
 }
 
 /**
@@ -198,6 +250,22 @@ export async function searchContainers(paths: readonly string[], query: string, 
   }
   hits.sort((a, b) => b.score - a.score)
   return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize }
+}
+
+/** The seqs of the last stored index block (its first and last segment), from the container's signed index. */
+async function lastIndexBlock(path: string, opts: SemanticIndexOptions): Promise<{ first: number; last: number } | undefined> {
+  const reader = await ContainerReader.open(path, { ...(opts.pinned ? { pinned: opts.pinned } : {}), ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }) })
+  try {
+    const e = reader.entries
+    let last = e.length - 1
+    while (last >= 0 && !(e[last]!.type === INDEX_BLOCK_TYPE && (e[last]!.flags & FLAG_CONTINUES) === 0)) last--
+    if (last < 0) return undefined
+    let first = last
+    while (first > 0 && e[first - 1]!.type === INDEX_BLOCK_TYPE && (e[first - 1]!.flags & FLAG_CONTINUES) !== 0) first--
+    return { first: e[first]!.seq, last: e[last]!.seq }
+  } finally {
+    await reader.close()
+  }
 }
 
 function splitRecords(data: Buffer): Buffer[] {
@@ -241,12 +309,30 @@ class Builder {
   delivered = 0
   index: VectorIndex | undefined
 
-  constructor(opts: SemanticIndexOptions) {
+  readonly #stored: { first: number; last: number } | undefined
+  #storedReader: StoredIndexReader | undefined
+  /** The seq of the stored index block in use, once it has been checked and loaded. */
+  adoptedAt: number | undefined
+
+  constructor(opts: SemanticIndexOptions, stored: { first: number; last: number } | undefined) {
     this.#opts = opts
+    this.#stored = stored
+  }
+
+  /** Vectors wait for the stored index (they are in it) until it is loaded. */
+  get #deferred(): boolean {
+    return this.#stored !== undefined && this.adoptedAt === undefined
   }
 
   async block(seq: number, type: string, flags: number, pub: Record<string, unknown>, data: Buffer): Promise<void> {
     this.delivered++
+    if (type === INDEX_BLOCK_TYPE) {
+      if (!this.#stored || seq < this.#stored.first || seq > this.#stored.last) return
+      this.#storedReader ??= new StoredIndexReader()
+      await this.#storedReader.push(data)
+      if (seq === this.#stored.last) await this.#adopt(this.#stored.first)
+      return
+    }
     if (type === 'JSON' || type === 'TEXT') {
       let idx = 0
       for (const raw of splitRecords(data)) {
@@ -274,7 +360,6 @@ class Builder {
       this.model = e.model
       this.dims = e.dims
       this.params = { ...e.index, ...this.#opts.index }
-      this.index = await VectorIndex.create({ dims: e.dims, metric: this.params.metric, m: this.params.m, efConstruction: this.params.efConstruction, ...(this.#opts.efSearch ? { efSearch: this.#opts.efSearch } : {}) })
     } else if (e.model !== this.model || e.dims !== this.dims) {
       throw new MaifError('MAIF_ERR_SEARCH', `EMBD block #${at} holds ${e.model} (${e.dims} dims), earlier ones ${this.model} (${this.dims} dims): choose one with the model option (--model)`, { seq: at })
     }
@@ -289,6 +374,7 @@ class Builder {
       if (matches(this.#opts.filter, r.type, r.pub)) keep.push(i)
     }
     if (keep.length === 0) return
+    if (!this.#deferred) this.index ??= await this.#create()
     this.#grow(this.#n + keep.length)
     const vectors = new Float32Array(keep.length * e.dims)
     keep.forEach((i, j) => {
@@ -299,6 +385,7 @@ class Builder {
       vectors.set(e.vectors.subarray(i * e.dims, (i + 1) * e.dims), j * e.dims)
     })
     this.#n += keep.length
+    if (this.#deferred) return
     this.#chunks.push(vectors)
     this.#rows += keep.length
     if (this.#rows >= CHUNK) this.flush()
@@ -310,6 +397,45 @@ class Builder {
     const seqs = new Uint32Array(cap); seqs.set(this.#seqs); this.#seqs = seqs
     const recs = new Uint32Array(cap); recs.set(this.#recs); this.#recs = recs
     const hashes = Buffer.alloc(cap * 32); this.#hashes.copy(hashes); this.#hashes = hashes
+  }
+
+  #create(): Promise<VectorIndex> {
+    const p = this.params!
+    return VectorIndex.create({ dims: this.dims!, metric: p.metric, m: p.m, efConstruction: p.efConstruction, ...(this.#opts.efSearch ? { efSearch: this.#opts.efSearch } : {}) })
+  }
+
+  /** Loads the stored index once its map is checked against the one rebuilt from the EMBD blocks before it. */
+  async #adopt(at: number): Promise<void> {
+    const r = this.#storedReader!
+    await r.finish()
+    const h = r.header!
+    const map = r.map!
+    const stale = (why: string): never => { throw new MaifError('MAIF_ERR_INDEX_STALE', `the stored index (block #${at}) ${why}; store a new one with 'maif index FILE', or search without it (storedIndex: false)`, { seq: at }) }
+    if (h.count !== this.#n) stale(`holds ${h.count} embeddings, but ${this.#n} precede it`)
+    if (h.count > 0 && (h.model !== this.model || h.dims !== this.dims)) stale(`is of ${h.model} (${h.dims} dims), the embeddings of ${this.model} (${this.dims} dims)`)
+    for (let i = 0; i < h.count; i++) {
+      if (map.seqs[i] !== this.#seqs[i] || map.recs[i] !== this.#recs[i]) stale(`maps id ${i} to record ${map.recs[i]} of block #${map.seqs[i]}, the embeddings to record ${this.#recs[i]} of block #${this.#seqs[i]}`)
+    }
+    if (!map.hashes.equals(this.#hashes.subarray(0, h.count * 32))) stale('does not link to the same records (their hashes differ)')
+    if (h.count > 0) {
+      this.params = { metric: h.metric, m: h.m, efConstruction: h.efConstruction }
+      this.index = await VectorIndex.load(r.file!, { dims: h.dims, metric: h.metric, m: h.m, efConstruction: h.efConstruction, ...(this.#opts.efSearch ? { efSearch: this.#opts.efSearch } : {}) })
+      if (this.index.size !== h.count) stale(`loads ${this.index.size} vectors, its header says ${h.count}`)
+    }
+    this.adoptedAt = at
+    await this.dispose()
+  }
+
+  /** After the scan: every vector is in the index, and a stored index that was expected was found. */
+  async finish(): Promise<void> {
+    if (this.#deferred) throw new MaifError('MAIF_ERR_INDEX_STALE', 'the container changed while it was opened (its stored index block was not where its index said); open it again')
+    if (this.model !== undefined) this.index ??= await this.#create()
+    this.flush()
+  }
+
+  async dispose(): Promise<void> {
+    await this.#storedReader?.dispose()
+    this.#storedReader = undefined
   }
 
   /** Moves the gathered vectors into the index: usearch adds a large batch on several threads at once. */
