@@ -1,8 +1,9 @@
 // Semantic search over a container: the EMBD blocks of a verified container are read in file order, each
 // embedding is checked against the record it names (position and SHA-256), and the vectors go into an HNSW
-// index built in memory. The index is not stored in the container: it is rebuilt on open, so it always
-// covers exactly the container's current tree (a search refuses to resolve hits against a container that
-// has changed since; MAIF_ERR_INDEX_STALE).
+// index. When the container stores an index (an XVIX block written by `maif index`), it is loaded instead,
+// once its id map equals the one rebuilt from the EMBD blocks before it, and the embeddings after it are
+// added. Hits are resolved against the same tree the index was opened from: a container that has changed
+// since is refused (MAIF_ERR_INDEX_STALE), never searched with an index of another tree.
 import type { KeyObject } from 'node:crypto'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
