@@ -60,3 +60,4 @@ export { encodeEmbeddings, decodeEmbeddings, recordHash, METRICS, type Embedding
 export { VectorIndex, exactNeighbours, type VectorIndexOptions, type VectorHits } from './core/semantic/vector-index.js'
 export { SemanticIndex, searchContainer, searchContainers, type SearchFilter, type SearchHit, type SearchResult, type SemanticIndexOptions } from './core/semantic/search.js'
 export { INDEX_BLOCK_TYPE, indexBlockStream, StoredIndexReader, type StoredIndexHeader, type IdMap } from './core/semantic/stored-index.js'
+export { crossModalAttention, trustOf, identityWeights, xavierWeights, type Modality, type AcamOptions, type AcamResult } from './core/semantic/acam.js'
