@@ -14,6 +14,7 @@ import type { Batch, LinesBatch } from '../core/runtime/types.js'
 import { embedderFor, type EmbedderConfig } from '../core/semantic/embedder.js'
 import { encodeEmbeddings, recordHash, METRICS } from '../core/semantic/embd.js'
 import { parseFieldPath, textAt } from '../core/semantic/field.js'
+import { DTYPES } from '../core/semantic/codecs.js'
 
 const embedderShape = z.discriminatedUnion('type', [
   z.strictObject({
@@ -33,6 +34,7 @@ export const embedderIndexer = defineTransform({
     field: z.string().min(1).describe('the text to embed: a field (text), a dotted path (message.content) or a JSONPath ($.messages[0].content); default: text, or the whole line for text records').optional(),
     embedder: embedderShape.describe('the embedding model (default { type: hashing })').optional(),
     dims: z.int().min(2).max(65536).describe('embedding dimensions (default 384)').optional(),
+    dtype: z.enum(DTYPES).describe('how vectors are stored: float32 (default), float16 (2×smaller) or int8 (scalar-quantised, ~4× smaller)').optional(),
     index: z.strictObject({
       type: z.literal('hnsw'),
       metric: z.enum(METRICS).describe('cosine (default), ip or l2').optional(),
@@ -79,7 +81,7 @@ export const embedderIndexer = defineTransform({
         const vectors = new Float32Array(keep.length * embedder.dims)
         keep.forEach((k, j) => vectors.set(rows.subarray(k * embedder.dims, (k + 1) * embedder.dims), j * embedder.dims))
         const payload = encodeEmbeddings({
-          model: embedder.id, dims: embedder.dims, normalized: embedder.normalized, index, batchRecords: batch.count,
+          model: embedder.id, dims: embedder.dims, normalized: embedder.normalized, index, batchRecords: batch.count, dtype: o.dtype ?? 'float32',
           ordinals: Uint32Array.from(keep, (k) => ordinals[k]!), hashes: Buffer.concat(keep.map((k) => hashes[k]!)), vectors,
         })
         // The EMBD record counts as the batch's first source record: until it is durable, none of the batch
@@ -87,7 +89,7 @@ export const embedderIndexer = defineTransform({
         const origin = Uint32Array.of(batch.origin ? batch.origin[0]! : 0)
         return [batch, {
           kind: 'binary', format: 'binary', count: 1, ack: batch.ack, origin, derived: true, blockType: 'EMBD',
-          pieces: [{ data: payload, meta: { model: embedder.id, dims: embedder.dims, embeddings: keep.length } }],
+          pieces: [{ data: payload, meta: { model: embedder.id, dims: embedder.dims, embeddings: keep.length, ...(o.dtype && o.dtype !== 'float32' ? { dtype: o.dtype } : {}) } }],
         }]
       },
     }

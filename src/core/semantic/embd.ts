@@ -4,9 +4,11 @@
 // little-endian machine can view them without conversion.
 import { createHash } from 'node:crypto'
 import { MaifError } from '../errors.js'
+import { DTYPES, readVectors, vectorBytes, writeVectors, type Dtype } from './codecs.js'
 
 export const EMBD_MAGIC = Buffer.from('MEV1', 'ascii')
-export const DTYPE_FLOAT32 = 1
+/** Component types by code: 1 float32, 2 float16, 3 int8 with a float32 scale per vector. */
+export const DTYPE_CODES: Record<Dtype, number> = { float32: 1, float16: 2, int8: 3 }
 export const METRICS = ['cosine', 'ip', 'l2'] as const
 export type Metric = (typeof METRICS)[number]
 
@@ -33,8 +35,10 @@ export interface EmbeddingBlock {
   ordinals: Uint32Array
   /** Per embedding: SHA-256 of its record's bytes (without the newline), 32 bytes each. */
   hashes: Buffer
-  /** count × dims, row-major. */
+  /** count × dims, row-major (decoded to float32 whatever the stored component type). */
   vectors: Float32Array
+  /** How the vectors are stored (default float32). */
+  dtype?: Dtype
 }
 
 const FIXED = 4 + 1 + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 + 2 // magic … modelLen
@@ -48,9 +52,10 @@ export function encodeEmbeddings(b: EmbeddingBlock): Buffer {
   if (b.vectors.length !== count * b.dims || b.hashes.length !== count * 32) throw new MaifError('MAIF_ERR_EMBEDDING', 'embedding block: vectors, ordinals and hashes disagree on the count')
   const model = Buffer.from(b.model, 'utf8')
   if (model.length > 0xffff) throw new MaifError('MAIF_ERR_EMBEDDING', 'embedding block: the model id is longer than 65535 bytes')
-  const out = Buffer.alloc(FIXED + model.length + count * 36 + count * b.dims * 4)
+  const dtype = b.dtype ?? 'float32'
+  const out = Buffer.alloc(FIXED + model.length + count * 36 + vectorBytes(dtype, count, b.dims))
   let o = EMBD_MAGIC.copy(out, 0)
-  o = out.writeUInt8(DTYPE_FLOAT32, o)
+  o = out.writeUInt8(DTYPE_CODES[dtype], o)
   o = out.writeUInt8(METRICS.indexOf(b.index.metric) + 1, o)
   o = out.writeUInt8(b.normalized ? 1 : 0, o)
   o = out.writeUInt8(0, o)
@@ -63,14 +68,15 @@ export function encodeEmbeddings(b: EmbeddingBlock): Buffer {
   o += model.copy(out, o)
   for (let i = 0; i < count; i++) o = out.writeUInt32BE(b.ordinals[i]!, o)
   o += b.hashes.copy(out, o)
-  for (let i = 0; i < b.vectors.length; i++) o = out.writeFloatLE(b.vectors[i]!, o)
+  writeVectors(dtype, b.vectors, b.dims, out, o)
   return out
 }
 
 export function decodeEmbeddings(buf: Buffer, where = 'embedding block'): EmbeddingBlock {
   const bad = (m: string): never => { throw new MaifError('MAIF_ERR_EMBEDDING', `${where}: ${m}`) }
   if (buf.length < FIXED || !buf.subarray(0, 4).equals(EMBD_MAGIC)) bad('not an embedding payload (bad magic or too short)')
-  if (buf.readUInt8(4) !== DTYPE_FLOAT32) bad(`unsupported component type ${buf.readUInt8(4)} (this reader knows 1 = float32)`)
+  const dtype = DTYPES[buf.readUInt8(4) - 1]
+  if (!dtype) bad(`unsupported component type ${buf.readUInt8(4)} (this reader knows 1 float32, 2 float16, 3 int8)`)
   const metric = METRICS[buf.readUInt8(5) - 1]
   if (!metric) bad(`unknown metric ${buf.readUInt8(5)}`)
   const normalized = buf.readUInt8(6)
@@ -82,7 +88,7 @@ export function decodeEmbeddings(buf: Buffer, where = 'embedding block'): Embedd
   const batchRecords = buf.readUInt32BE(20)
   const modelLen = buf.readUInt16BE(24)
   if (dims < 1 || dims > 65536) bad(`dims ${dims} is out of range`)
-  const need = FIXED + modelLen + count * 36 + count * dims * 4
+  const need = FIXED + modelLen + count * 36 + vectorBytes(dtype!, count, dims)
   if (buf.length !== need) bad(`length ${buf.length} does not match its header (${need} for ${count} × ${dims})`)
   let o = FIXED
   const model = buf.toString('utf8', o, o + modelLen)
@@ -94,7 +100,6 @@ export function decodeEmbeddings(buf: Buffer, where = 'embedding block'): Embedd
   }
   const hashes = Buffer.from(buf.subarray(o, o + count * 32))
   o += count * 32
-  const vectors = new Float32Array(count * dims)
-  for (let i = 0; i < vectors.length; i++, o += 4) vectors[i] = buf.readFloatLE(o)
-  return { model, dims, normalized: normalized === 1, index: { metric: metric!, m, efConstruction }, batchRecords, ordinals, hashes, vectors }
+  const vectors = readVectors(dtype!, buf, o, count, dims)
+  return { model, dims, normalized: normalized === 1, index: { metric: metric!, m, efConstruction }, batchRecords, ordinals, hashes, vectors, dtype: dtype! }
 }
