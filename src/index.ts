@@ -61,3 +61,5 @@ export { VectorIndex, exactNeighbours, type VectorIndexOptions, type VectorHits 
 export { SemanticIndex, searchContainer, searchContainers, type SearchFilter, type SearchHit, type SearchResult, type SemanticIndexOptions } from './core/semantic/search.js'
 export { INDEX_BLOCK_TYPE, indexBlockStream, StoredIndexReader, type StoredIndexHeader, type IdMap } from './core/semantic/stored-index.js'
 export { crossModalAttention, trustOf, identityWeights, xavierWeights, type Modality, type AcamOptions, type AcamResult } from './core/semantic/acam.js'
+export { toHalf, fromHalf, writeVectors, readVectors, vectorBytes, DTYPES, type Dtype } from './core/semantic/codecs.js'
+export { trainPq, encodePq, searchPq, pqBytes, type PqCodebook } from './core/semantic/pq.js'
