@@ -63,3 +63,4 @@ export { INDEX_BLOCK_TYPE, indexBlockStream, StoredIndexReader, type StoredIndex
 export { crossModalAttention, trustOf, identityWeights, xavierWeights, type Modality, type AcamOptions, type AcamResult } from './core/semantic/acam.js'
 export { toHalf, fromHalf, writeVectors, readVectors, vectorBytes, DTYPES, type Dtype } from './core/semantic/codecs.js'
 export { trainPq, encodePq, searchPq, pqBytes, type PqCodebook } from './core/semantic/pq.js'
+export { checkEmbeddings } from './core/semantic/search.js'

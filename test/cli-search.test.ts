@@ -54,6 +54,10 @@ t.test('index the sample agent logs, then search them', async (t) => {
   const agent = await maif(['search', out, query, '--keyring', keys, '--filter', 'agent=sample-agents', '--filter', 'type=JSON', '--json', '-k', '1'])
   t.equal((JSON.parse(agent.stdout) as Hits).hits[0]!.text, res.hits[0]!.text, 'a filter every block matches changes nothing')
 
+  const checked = await maif(['verify', out, '--keyring', keys, '--embeddings', '--json'])
+  t.equal(checked.code, 0, checked.stderr)
+  t.match(JSON.parse(checked.stdout), { ok: true, embeddings: { ok: true, embeddings: texts.length } }, 'verify --embeddings checks every embedding against its record')
+
   const nokey = await maif(['search', out, query], { env: { MAIF_KEYRING: '' } })
   t.equal(nokey.code, 2)
   t.match(nokey.stderr, /MAIF_ERR_KEY_UNAVAILABLE/)

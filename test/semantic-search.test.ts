@@ -9,12 +9,13 @@ import { Readable } from 'node:stream'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { runPipeline } from '../src/core/runtime/engine.js'
 import type { PipelineDefinition } from '../src/core/runtime/pipeline-schema.js'
-import { SemanticIndex, searchContainer, searchContainers } from '../src/core/semantic/search.js'
+import { SemanticIndex, checkEmbeddings, searchContainer, searchContainers } from '../src/core/semantic/search.js'
 import { HashingEmbedder } from '../src/core/semantic/hashing.js'
 import { encodeEmbeddings } from '../src/core/semantic/embd.js'
 import { writeContainer } from '../src/core/container/writer.js'
 import { freshKeyring, readContainer, splitLines } from './helpers/engine.js'
 import { mulberry32 } from './helpers/clustered.js'
+import { maif } from './helpers/cli.js'
 
 const WORDS = 'agent tool call returned result planner memory context token window retry backoff request upstream service cache user session prompt answer model latency queue worker shard replica leader election timeout heartbeat'.split(' ')
 const KNOWN = [
@@ -143,8 +144,15 @@ t.test('embeddings that do not match their records are refused', async (t) => {
   const { createHash } = await import('node:crypto')
   const good = await write('good.maif', payload(createHash('sha256').update(rec).digest()))
   t.equal((await searchContainer(good, 'hello', { keyProvider: keys.keyring })).hits.length, 1, 'a matching hash is accepted')
+  t.strictSame(await checkEmbeddings(good, { keyProvider: keys.keyring }), { embeddings: 1, models: [emb.id] }, 'checkEmbeddings (maif verify --embeddings) accepts it')
   const bad = await write('bad.maif', payload(Buffer.alloc(32, 7)))
   await t.rejects(SemanticIndex.open(bad, { keyProvider: keys.keyring }), { code: 'MAIF_ERR_EMBEDDING', message: /does not match record 0/ })
+  await t.rejects(checkEmbeddings(bad, { keyProvider: keys.keyring }), { code: 'MAIF_ERR_EMBEDDING' })
+  await t.rejects(checkEmbeddings(bad), { code: 'MAIF_ERR_KEY_UNAVAILABLE' }, 'an encrypted container needs its key to be checked')
+  const cli = await maif(['verify', bad, '--keyring', keys.dir, '--embeddings'])
+  t.equal(cli.code, 1, 'maif verify --embeddings fails on it')
+  t.match(cli.stdout, /error embeddings: MAIF_ERR_EMBEDDING/)
+  t.equal((await maif(['verify', bad, '--keyring', keys.dir])).code, 0, 'the container itself verifies: only the binding is wrong')
   const short = await write('short.maif', payload(createHash('sha256').update(rec).digest(), 2))
   await t.rejects(SemanticIndex.open(short, { keyProvider: keys.keyring }), { code: 'MAIF_ERR_EMBEDDING', message: /only 1 precede/ })
   const none = join(dir, 'none.maif')

@@ -30,11 +30,13 @@ ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
   --json           one JSON object on stdout`,
-  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES]
+  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES] [--embeddings]
 Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
   --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
   --keyring DIR      also pin its key, and decrypt and authenticate every block
   --witness FILE     an earlier verify --json output the container must still extend
+  --embeddings       also check that every embedding (EMBD block) matches the records it embeds (needs the
+                     keyring of an encrypted container)
   --json             the result as one JSON object (usable as a witness)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
                      writer's segment size; K, M, G suffixes)

@@ -214,6 +214,35 @@ export class SemanticIndex {
   }
 }
 
+/**
+ * Checks that every embedding of a container still matches its source: each EMBD block links to records
+ * that precede it, whose bytes hash to what it recorded (and the EMBD blocks are covered by the signed
+ * checkpoints like any block). Throws MAIF_ERR_EMBEDDING at the first mismatch; the container must verify.
+ */
+export async function checkEmbeddings(path: string, opts: Pick<SemanticIndexOptions, 'keyProvider' | 'pinned' | 'maxBoxBytes'> = {}): Promise<{ embeddings: number; models: string[] }> {
+  const b = new Builder({}, undefined)
+  b.checkOnly = true
+  const models = new Set<string>()
+  let failed: unknown
+  const r = await verifyContainer(path, {
+    ...(opts.keyProvider ? { keyProvider: opts.keyProvider } : {}), ...(opts.pinned ? { pinned: opts.pinned } : {}),
+    ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }),
+    onBlock: async (blk) => {
+      try {
+        await b.block(blk.seq, blk.type, blk.flags, blk.pub, blk.data)
+        if (b.model !== undefined) models.add(b.model)
+      } catch (err) {
+        failed ??= err
+        throw err
+      }
+    },
+  })
+  if (failed !== undefined) throw failed
+  if (!r.ok) throw new MaifError(r.errors[0]!.code, `${path} does not verify: ${r.errors[0]!.message}`)
+  if (b.delivered < r.blocks) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', `${path} has encrypted blocks: checking its embeddings needs the keyring that decrypts them`)
+  return { embeddings: b.count, models: [...models] }
+}
+
 /** Opens the index of one container and searches it. */
 export async function searchContainer(path: string, query: string, opts: SemanticIndexOptions & { k?: number } = {}): Promise<SearchResult> {
   const index = await SemanticIndex.open(path, opts)
@@ -306,6 +335,9 @@ class Builder {
   #n = 0
   #chunks: Float32Array[] = []
   #rows = 0
+  /** Only check the embeddings against their records; keep no vectors and build no index. */
+  checkOnly = false
+  get count(): number { return this.#n }
   /** Data blocks handed over (opened); fewer than the container has means some could not be decrypted. */
   delivered = 0
   index: VectorIndex | undefined
@@ -375,6 +407,10 @@ class Builder {
       if (matches(this.#opts.filter, r.type, r.pub)) keep.push(i)
     }
     if (keep.length === 0) return
+    if (this.checkOnly) {
+      this.#n += keep.length
+      return
+    }
     if (!this.#deferred) this.index ??= await this.#create()
     this.#grow(this.#n + keep.length)
     const vectors = new Float32Array(keep.length * e.dims)
@@ -430,6 +466,7 @@ class Builder {
   /** After the scan: every vector is in the index, and a stored index that was expected was found. */
   async finish(): Promise<void> {
     if (this.#deferred) throw new MaifError('MAIF_ERR_INDEX_STALE', 'the container changed while it was opened (its stored index block was not where its index said); open it again')
+    if (this.checkOnly) return
     if (this.model !== undefined) this.index ??= await this.#create()
     this.flush()
   }
