@@ -57,6 +57,13 @@ t.test('fields, paths, text records and what passes', async (t) => {
   t.equal(textAt({ tags: ['x', 'y'] }, ['tags']), 'x y')
   t.equal(textAt({ n: 5 }, ['n']), undefined, 'numbers are not text')
   await t.rejects(build({ embedder: { type: 'onnx', model: '/m.onnx' } }), { code: 'MAIF_ERR_EMBEDDER_UNAVAILABLE' })
+  const i8 = await build({ dtype: 'int8' })
+  const [, q] = await i8.transform(lines(['{"text":"quantised vector"}'])) as [Batch, BinaryBatch]
+  const d8 = decodeEmbeddings(q.pieces[0]!.data)
+  t.equal(d8.dtype, 'int8', 'dtype int8 stores int8 vectors')
+  const f = await new HashingEmbedder().embed(['quantised vector'])
+  t.ok(d8.vectors.every((x, i) => Math.abs(x - f[i]!) < 0.01), 'close to the float embedding')
+  t.equal(q.pieces[0]!.meta!.dtype, 'int8')
 })
 
 t.test('the EMBD codec refuses malformed payloads', async (t) => {
