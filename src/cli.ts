@@ -20,12 +20,35 @@ const COMMANDS: Record<string, Command> = {
   validate: () => import('./cli/validate.js'),
   schema: () => import('./cli/schema.js'),
   pubkey: () => import('./cli/pubkey.js'),
+  search: () => import('./cli/search.js'),
+  index: () => import('./cli/index-cmd.js'),
 }
 
-const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_NO_SPACE', 'MAIF_ERR_LOCKED', 'MAIF_ERR_SIGNER_MISMATCH', 'MAIF_ERR_PLAINTEXT_APPEND', 'MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_PATH_CONFLICT', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS',
+// Exit 2: usage, environment and I/O problems (the input or the setup is wrong, not the data). One code a line.
+const USAGE_CODES = new Set<ErrorCode>([
+  'MAIF_ERR_NO_SPACE',
+  'MAIF_ERR_LOCKED',
+  'MAIF_ERR_SIGNER_MISMATCH',
+  'MAIF_ERR_PLAINTEXT_APPEND',
+  'MAIF_ERR_USAGE',
+  'MAIF_ERR_INVALID_OPTION',
+  'MAIF_ERR_IO',
+  'MAIF_ERR_KEYRING',
+  'MAIF_ERR_KEY_UNAVAILABLE',
+  'MAIF_ERR_PIPELINE_DEF',
+  'MAIF_ERR_PATH_CONFLICT',
+  'MAIF_ERR_ENV',
+  'MAIF_ERR_FIPS',
   // A key service that cannot be reached or refuses the caller is an environment problem, like a missing keyring;
   // a wrapped key KMS cannot decrypt (MAIF_ERR_KMS_INVALID_CIPHERTEXT) is an integrity failure: exit 1.
-  'MAIF_ERR_KMS_ACCESS_DENIED', 'MAIF_ERR_KMS_KEY_NOT_FOUND', 'MAIF_ERR_KMS_KEY_DISABLED', 'MAIF_ERR_KMS_KEY_USAGE', 'MAIF_ERR_KMS_UNREACHABLE'])
+  'MAIF_ERR_KMS_ACCESS_DENIED',
+  'MAIF_ERR_KMS_KEY_NOT_FOUND',
+  'MAIF_ERR_KMS_KEY_DISABLED',
+  'MAIF_ERR_KMS_KEY_USAGE',
+  'MAIF_ERR_KMS_UNREACHABLE',
+  'MAIF_ERR_SEARCH',
+  'MAIF_ERR_EMBEDDER_UNAVAILABLE',
+])
 
 // `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

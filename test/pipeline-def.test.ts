@@ -256,7 +256,7 @@ t.test('helpers', async (t) => {
   t.equal(parseDurationMs('1.5m'), 90_000)
   t.equal(parseDurationMs('1h'), 3_600_000)
   t.throws(() => parseDurationMs('2 days'), RangeError)
-  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block']])
+  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block'], ['embed-index', 'record']])
   const d = pipelineSchema().parse(minimal())
   t.equal(resolveDeadLetter(d), undefined, 'no container, no default dead-letter file')
   t.strictSame(resolveSinks(d), { mode: 'all', outputs: [{ type: 'stdout' }] })

@@ -41,11 +41,13 @@ ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
   --json           one JSON object on stdout`,
-  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES]
+  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES] [--embeddings]
 Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
   --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
   --keyring DIR      also pin its key, and decrypt and authenticate every block
   --witness FILE     an earlier verify --json output the container must still extend
+  --embeddings       also check that every embedding (EMBD block) matches the records it embeds (needs the
+                     keyring of an encrypted container)
   --json             the result as one JSON object (usable as a witness)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
                      writer's segment size; K, M, G suffixes)
@@ -88,6 +90,31 @@ Checks pipeline definitions; each issue is printed as file:line:column with a hi
 lint, plus the environment: keyring readable, inputs present, outputs writable. Exit 78 on failure.
   --keyring DIR        the keyring to check
   --set key=value      override a field of the definition
+${KEYRING_NOTE}`,
+  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--ef N] [--rebuild] [--json]
+Finds the records nearest to QUERY by the embeddings an 'embed-index' transform wrote. The container is
+verified first (a container that does not verify is not searched), every embedding is checked against the
+record it names. The HNSW index stored by 'maif index' is loaded when it matches (and extended with later
+embeddings); otherwise it is built in memory.
+  -k N               hits to return (default 10)
+  --keyring DIR      decrypts, and pins its signing key
+  --pub FILE         pin another signer's public key too (repeatable)
+  --filter k=v       only records of blocks with this type (JSON, TEXT), agent or label, or with records
+                     since=/until= a time (ISO 8601 or Unix ms); repeatable, all must hold
+  --model ID         the embedding model to search when a container holds several
+  --ef N             HNSW search candidate list (default 128; larger finds more true neighbours, slower)
+  --rebuild          build the index from the embeddings, ignoring a stored one
+  --json             { hits: [{ seq, record, score, text }], indexed, model, metric } (with file when several)
+${KEYRING_NOTE}`,
+  index: `usage: maif index FILE [--keyring DIR] [--pub FILE]... [--rebuild] [--allow-new-signer] [--json]
+Builds the vector index of the container's embeddings and appends it to the container (an XVIX block in a
+signed session of its own), so that 'maif search' loads it instead of building it. A stored index is checked
+against the embeddings before it and extended with those after it; --rebuild ignores it.
+  --keyring DIR        decrypts, signs the new session, and pins its signing key
+  --pub FILE           pin another signer's public key too (repeatable)
+  --rebuild            build the index from the embeddings, ignoring a stored one
+  --allow-new-signer   append although the container was last signed by another key
+  --json               the result as one JSON object
 ${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,

@@ -18,7 +18,7 @@ function parseWitness(w: unknown): Witness {
 }
 
 export default async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' } })
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' }, embeddings: { type: 'boolean' } })
   if (positionals.length !== 1) usage('verify takes one FILE')
   const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const keyring = await keyringFrom(values.keyring)
@@ -38,15 +38,26 @@ export default async function verify(args: string[]): Promise<number> {
   } finally {
     await pool?.close()
   }
-  if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
+  // --embeddings: every embedding block still matches the records it embeds (a second, decrypting pass).
+  let embeddings: { ok: boolean; embeddings?: number; error?: string } | undefined
+  if (values.embeddings && r.ok) {
+    const { checkEmbeddings } = await import('../core/semantic/search.js')
+    try {
+      embeddings = { ok: true, embeddings: (await checkEmbeddings(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })).embeddings }
+    } catch (err) {
+      embeddings = { ok: false, error: err instanceof Error ? `${(err as { code?: string }).code ?? 'error'}: ${err.message}` : String(err) }
+    }
+  }
+  if (values.json) process.stdout.write(JSON.stringify(embeddings ? { ...r, ok: r.ok && embeddings.ok, embeddings } : r) + '\n')
   else {
     const signer = r.signers.map((s) => `${s.keyId.slice(0, 16)}… (${s.alg}, ${s.pinned ? 'pinned' : 'UNPINNED'})`).join(', ') || 'none'
     process.stdout.write(
       `${r.ok ? 'OK' : 'FAILED'} ${positionals[0]}: ${r.blocks} blocks, ${r.records} records, ${r.sessions} sessions, ${r.checkpoints} checkpoints, tree size ${r.treeSize}\n` +
       `root ${r.root ?? '-'}\nsigner ${signer}${r.decrypted ? '\nevery block decrypted and authenticated' : ''}\n` +
       r.errors.map((e) => `error ${e.code} at offset ${e.offset ?? '-'} seq ${e.seq ?? '-'}: ${e.message}\n`).join('') +
-      r.warnings.map((w) => `warning: ${w}\n`).join(''),
+      r.warnings.map((w) => `warning: ${w}\n`).join('') +
+      (embeddings ? (embeddings.ok ? `every embedding matches its record (${embeddings.embeddings})\n` : `error embeddings: ${embeddings.error}\n`) : ''),
     )
   }
-  return r.ok ? 0 : 1
+  return r.ok && (embeddings?.ok ?? true) ? 0 : 1
 }

@@ -62,6 +62,10 @@ export const ErrorCodes = {
   // compliance: audit, access control, SIEM sinks
 
   // semantic layer: embeddings, index, search
+  MAIF_ERR_EMBEDDER_UNAVAILABLE: 'the configured embedder is not available in this build or environment',
+  MAIF_ERR_EMBEDDING: 'an embedding block is malformed, or does not match the records it embeds',
+  MAIF_ERR_INDEX_STALE: 'a stored vector index does not match the container it claims to index',
+  MAIF_ERR_SEARCH: 'a search cannot run: no embeddings, mixed models, or a query the model cannot embed',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes
