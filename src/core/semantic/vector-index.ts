@@ -1,6 +1,7 @@
 // An HNSW vector index (usearch) behind a small interface. usearch is loaded on first use, so that importing
 // maif never loads its native module; a platform without a usearch binary gets a clear MAIF_ERR_SEARCH when
 // it searches, and everything else still works.
+import { createRequire } from 'node:module'
 import type * as USearch from 'usearch'
 import { MaifError, wrapError } from '../errors.js'
 import type { Metric } from './embd.js'
@@ -29,8 +30,12 @@ export interface VectorHits {
 
 let loaded: Promise<typeof USearch> | undefined
 
+// usearch's ESM build finds its native binary through the call stack (the `bindings` package), which recurses
+// until the stack overflows on Node 22 and 24; its CommonJS build uses __dirname and loads on 20, 22 and 24.
+const requireCjs = createRequire(import.meta.url)
+
 async function usearch(): Promise<typeof USearch> {
-  loaded ??= import('usearch').catch((err: unknown) => {
+  loaded ??= Promise.resolve().then(() => requireCjs('usearch') as typeof USearch).catch((err: unknown) => {
     loaded = undefined
     throw wrapError('MAIF_ERR_SEARCH', 'the vector index library (usearch) could not be loaded on this platform', err)
   })
