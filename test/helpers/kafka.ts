@@ -87,3 +87,33 @@ export async function startKafka(t: Test | undefined, topics: Record<string, num
 
 /** kafkajs settings that suit the mock cluster (see /work/shared/components.md): short, bounded rebalances. */
 export const consumerTimings = { sessionTimeout: 3000, rebalanceTimeout: 3000, heartbeatInterval: 400, maxWaitTimeInMs: 100 } as const
+
+/** Sends messages (acks -1) and disconnects. */
+export async function produce(broker: KafkaBroker, topic: string, messages: Array<{ key?: string; value: string | Buffer | null; partition?: number; headers?: Record<string, string> }>): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs')
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+  const producer = new Kafka({ clientId: 'test-producer', brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer()
+  await producer.connect()
+  try {
+    for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/** The group's committed offset per partition (-1: none), and each partition's high watermark. */
+export async function offsets(broker: KafkaBroker, groupId: string, topic: string): Promise<{ committed: Map<number, number>; high: Map<number, number> }> {
+  const { Kafka, logLevel } = await import('kafkajs')
+  const admin = new Kafka({ clientId: 'test-admin', brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const [g] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const t = await admin.fetchTopicOffsets(topic)
+    return {
+      committed: new Map(g!.partitions.map((p) => [p.partition, Number(p.offset)])),
+      high: new Map(t.map((p) => [p.partition, Number(p.high)])),
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
