@@ -117,3 +117,66 @@ export async function offsets(broker: KafkaBroker, groupId: string, topic: strin
     await admin.disconnect()
   }
 }
+
+export interface KafkaRecordRef { i: number; partition: number; offset: number }
+
+/**
+ * Every record of a Kafka worker's container (the verified prefix, after `maif recover` when it was killed),
+ * as the test event number and the Kafka coordinates the source recorded (metadataField `_kafka`).
+ */
+export async function containerRecords(path: string, keyringDir: string): Promise<KafkaRecordRef[]> {
+  const { loadKeyring } = await import('../../src/core/format/keyring.js')
+  const { verifyContainer } = await import('../../src/core/container/verify.js')
+  const kr = await loadKeyring(keyringDir)
+  const out: KafkaRecordRef[] = []
+  const r = await verifyContainer(path, {
+    keyProvider: kr, pinned: [kr.signer.publicKey],
+    onBlock: (b) => {
+      for (const line of b.data.toString('utf8').split('\n')) {
+        if (!line) continue
+        const rec = JSON.parse(line) as { i: number; _kafka: { partition: number; offset: string } }
+        out.push({ i: rec.i, partition: rec._kafka.partition, offset: Number(rec._kafka.offset) })
+      }
+    },
+  })
+  if (!r.ok) throw new Error(`${path} does not verify: ${JSON.stringify(r.errors)}`)
+  return out
+}
+
+/** Offsets below `committed` that the container lacks, per partition: must be none (commit after durability). */
+export function committedButMissing(records: readonly KafkaRecordRef[], committed: ReadonlyMap<number, number>): string[] {
+  const have = new Set(records.map((r) => `${r.partition}:${r.offset}`))
+  const missing: string[] = []
+  for (const [p, c] of committed) for (let o = 0; o < c; o++) if (!have.has(`${p}:${o}`)) missing.push(`${p}:${o}`)
+  return missing
+}
+
+export interface Worker {
+  child: import('node:child_process').ChildProcess
+  /** Resolves when it exits: code, signal, and what it printed. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
+}
+
+/** `maif run PIPELINE --json` as a real child process (the built CLI in dist/). */
+export function startWorker(pipeline: string, env: Record<string, string>): Worker {
+  const { NODE_OPTIONS: _drop, ...base } = process.env
+  const cli = join(root, 'dist/cli.js')
+  const child = spawn(process.execPath, [cli, 'run', pipeline, '--json', '--no-progress', '--log-level', 'warn'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((done) => {
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }))
+  })
+  return { child, exited }
+}
+
+/** Polls `check` every 100 ms until it returns true; fails after `ms` with `what`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
