@@ -36,7 +36,7 @@ t.test('SIGKILL mid-stream and a restart: nothing lost, no offset committed ahea
     }
   })()
 
-  const first = startWorker(PIPELINE, env)
+  const first = startWorker(t, PIPELINE, env)
   await waitFor('a first commit of the group', async () => {
     if (first.child.exitCode !== null) throw new Error(`the worker exited early: ${(await first.exited).stderr}`)
     return sum((await offsets(broker, group, topic)).committed) > 0 && sent >= TOTAL / 3
@@ -52,7 +52,7 @@ t.test('SIGKILL mid-stream and a restart: nothing lost, no offset committed ahea
   t.same(committedButMissing(before, atKill.committed), [], `every committed offset (${sum(atKill.committed)}) is in the container (${before.length} records) at the kill`)
 
   await producing
-  const second = startWorker(PIPELINE, env)
+  const second = startWorker(t, PIPELINE, env)
   await waitFor('the restarted worker to commit the whole topic', async () => {
     if (second.child.exitCode !== null) throw new Error(`the worker exited early: ${(await second.exited).stderr}`)
     const o = await offsets(broker, group, topic)

@@ -26,7 +26,7 @@ t.test('SIGTERM mid-stream: exit 0, what was read is durable and committed, noth
       await new Promise((r) => setTimeout(r, 20))
     }
   })()
-  const worker = startWorker(PIPELINE, { ...broker.env, TOPIC: topic, GROUP: group, KEYS: keys, OUT: out })
+  const worker = startWorker(t, PIPELINE, { ...broker.env, TOPIC: topic, GROUP: group, KEYS: keys, OUT: out })
   await waitFor('the first commit', async () => [...(await offsets(broker, group, topic)).committed.values()].some((c) => c > 0))
   worker.child.kill('SIGTERM')
   const res = await worker.exited

@@ -157,8 +157,8 @@ export interface Worker {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
 }
 
-/** `maif run PIPELINE --json` as a real child process (the built CLI in dist/). */
-export function startWorker(pipeline: string, env: Record<string, string>): Worker {
+/** `maif run PIPELINE --json` as a real child process (the built CLI in dist/); killed at teardown if still running. */
+export function startWorker(t: Test, pipeline: string, env: Record<string, string>): Worker {
   const { NODE_OPTIONS: _drop, ...base } = process.env
   const cli = join(root, 'dist/cli.js')
   const child = spawn(process.execPath, [cli, 'run', pipeline, '--json', '--no-progress', '--log-level', 'warn'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -168,6 +168,9 @@ export function startWorker(pipeline: string, env: Record<string, string>): Work
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((done) => {
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr }))
+  })
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
   })
   return { child, exited }
 }

@@ -4,19 +4,16 @@
 // sources' write-ahead runs just before the checkpoint is written.
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
 import { loadKeyring, resolveKeyringDir, type LocalKeyring } from '../../core/format/keyring.js'
 import { WriterSession } from '../../core/container/session.js'
-import { ContainerSink as Appender } from '../../core/container/write/appender.js'
-import { buildWritePath, completeWritePath, type WriteStage } from '../../core/container/write-path.js'
-import type { Commit } from '../../core/container/blocks.js'
+import { completeWritePath, type WriteStage } from '../../core/container/write-path.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
-import type { StageCounters } from '../../core/runtime/observability.js'
 import type { Batch, SinkInstance } from '../../core/runtime/types.js'
+import { openWriter, type ContainerWriter, type WriterHooks } from './writer.js'
+import { routedSink, templateNames } from './routed.js'
 
 export const containerSink = defineSink({
   type: 'container',
@@ -28,6 +25,7 @@ export const containerSink = defineSink({
     fsync: z.enum(['commit', 'never']).describe('commit (default): fsync at every checkpoint; never: leave it to the OS').optional(),
     allowNewSigner: z.boolean().describe('append although the container was last signed by another key (every signer must then be pinned to verify)').optional(),
     allowPlaintextAppend: z.boolean().describe('append a plaintext session to a container that has encrypted sessions').optional(),
+    lockWaitMs: z.int().min(0).describe('a path with {placeholders}: how long to wait for a container another worker still holds (default 30000)').optional(),
   },
   lint({ self, transforms, definition, report }) {
     const has = (t: string): boolean => transforms.some((x) => x.type === t)
@@ -79,74 +77,36 @@ export const containerSink = defineSink({
     if (sig?.alg && sig.alg !== signer.alg) {
       throw new MaifError('MAIF_ERR_INVALID_OPTION', `sign.alg is '${sig.alg}', but the signing key in ${signDir} is ${signer.alg}; make a keyring with 'maif keygen --alg ${sig.alg}' or change sign.alg`)
     }
-    mkdirSync(dirname(path), { recursive: true })
-    const session = await WriterSession.open(path, {
-      ...(enc ? { keyProvider: await keyring(keyDir ?? signDir) } : {}), signer,
-      encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
-      ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
-      ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
-    })
-    let commits = 0
-    let streams: Transform[]
-    let appender: Appender
-    try {
-      ;({ streams } = buildWritePath(session, stages, {
-        pool: ctx.pool(),
-        around: (type, t) => (type === 'chain' || type === 'sign' ? [t] : [t, meter(ctx.metrics.stage(type, ctx.blockStages.find((e) => e.type === type)?.label ?? type))]),
-      }))
-      appender = new Appender({
-        session, ...(o.fsync ? { fsync: o.fsync } : {}),
-        beforeCommit: (c: Commit) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
+    const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
+      mkdirSync(dirname(file), { recursive: true })
+      const session = await WriterSession.open(file, {
+        ...(enc ? { keyProvider: await keyring(keyDir ?? signDir) } : {}), signer,
+        encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+        ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
+        ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
       })
-    } catch (err) {
-      await session.close()
-      throw err
+      return openWriter(session, stages, file, o.fsync, ctx, hooks)
+    }
+    if (templateNames(o.path).length > 0) {
+      return routedSink(o.path, ctx, open, { lockWaitMs: o.lockWaitMs ?? 30_000, log: ctx.logger })
     }
     const counter = ctx.metrics.stage('container', ctx.label)
-    appender.on('commit', (c: Commit) => {
-      commits++
-      counter.recordsOut = c.records
-      ctx.acks.committed(c.records)
+    const w = await open(path, {
+      beforeCommit: (c) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
+      onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
     })
-    const head = streams[0]!
-    const done = pipeline([...streams, appender])
-    let failed: unknown
-    done.catch((err: unknown) => { failed ??= err }) // surfaced by the next write or close, never unhandled
     return {
-      async write(batch: Batch) {
-        if (failed !== undefined) throw failed
-        if (!head.write(batch)) await Promise.race([new Promise((r) => head.once('drain', r)), done])
-        if (failed !== undefined) throw failed
-      },
+      // A release (a route the source lost) means nothing to a single container: what came before is in it.
+      write: async (batch: Batch) => { if (!batch.release) await w.write(batch) },
       async close() {
-        head.end()
         try {
-          await done
+          await w.close()
         } catch (err) {
           throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
         }
       },
-      destroy(err) {
-        head.destroy(err)
-        appender.destroy(err)
-      },
-      describe: () => ({ path, commits }),
+      destroy: (err) => w.destroy(err),
+      describe: () => ({ path, commits: w.commits }),
     }
   },
 })
-
-/** Counts what passes a stage (records and bytes), for metrics; one cheap hop per block. */
-function meter(c: StageCounters): Transform {
-  return new Transform({
-    objectMode: true, highWaterMark: 2,
-    transform(chunk: { records?: number; count?: number; data?: Buffer; body?: Buffer; payloadLen?: number }, _e, cb: TransformCallback) {
-      const n = chunk.records ?? chunk.count ?? 0
-      const bytes = chunk.payloadLen ?? chunk.body?.length ?? chunk.data?.length ?? 0
-      c.recordsIn += n
-      c.recordsOut += n
-      c.bytesIn += bytes
-      c.bytesOut += bytes
-      cb(null, chunk)
-    },
-  })
-}

@@ -26,6 +26,8 @@ export interface ConsumerOptions {
 
 export interface PartitionStats { records: number; bytes: number; lag: number; committed: string | null }
 
+const MAX_CRASHES = 10
+
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 export class KafkaReader {
@@ -46,9 +48,12 @@ export class KafkaReader {
   readonly #committed = new Map<string, bigint>()
   /** Partitions this member holds in the current generation (offsets are committed only for these). */
   #owned = new Set<string>()
+  /** Per partition: how many times this member was newly assigned it (tokens of an older epoch are not committed). */
+  readonly #epoch = new Map<string, number>()
   #commits: Promise<void> = Promise.resolve()
   readonly partitions = new Map<string, PartitionStats>()
   readonly stats = { records: 0, bytes: 0 }
+  #crashes = 0
 
   constructor(kafka: Kafka, o: ConsumerOptions, stop: AbortSignal, deadLetter: (d: DeadLetterInput) => void, log: Logger | undefined) {
     this.#kafka = kafka
@@ -72,7 +77,7 @@ export class KafkaReader {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const owned = new Set<string>()
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const p of parts) owned.add(tpKey(topic, p))
-      this.#owned = owned
+      this.#reassign(owned)
       this.#log?.info({ groupId: o.groupId, assignment: e.payload.memberAssignment }, 'joined the consumer group')
       if (this.#stop.aborted) this.#pauseAll()
     })
@@ -81,7 +86,18 @@ export class KafkaReader {
         this.#log?.warn({ err: e.payload.error.message }, 'the Kafka consumer restarts after an error')
         return
       }
-      this.#fail(wrapError('MAIF_ERR_KAFKA_CONSUMER', `the Kafka consumer of group ${o.groupId} stopped`, e.payload.error))
+      const type = (e.payload.error as { type?: string }).type
+      // kafkajs gives up on errors it deems fatal, such as some group-protocol answers during a rebalance
+      // (INVALID_REQUEST to a SyncGroup). A worker is meant to run until stopped: it lets go of its
+      // partitions and joins again with a new consumer, up to MAX_CRASHES times without a batch taken in
+      // between; then the run fails.
+      if (++this.#crashes <= MAX_CRASHES && !this.#stop.aborted && this.#consumer === consumer) {
+        this.#log?.warn({ err: e.payload.error.message, type, attempt: this.#crashes }, 'the Kafka consumer failed; joining the group again')
+        this.#reassign(new Set())
+        setTimeout(() => { if (!this.#stop.aborted && this.#consumer === consumer) this.start().catch((err: unknown) => this.#fail(err)) }, 500)
+        return
+      }
+      this.#fail(wrapError('MAIF_ERR_KAFKA_CONSUMER', `the Kafka consumer of group ${o.groupId} stopped${type ? ` (${type})` : ''}`, e.payload.error))
     })
     try {
       await consumer.connect()
@@ -91,6 +107,30 @@ export class KafkaReader {
       throw wrapError('MAIF_ERR_KAFKA_CONNECT', `cannot join the Kafka consumer group ${o.groupId}`, err)
     }
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.#eachBatch(p) })
+  }
+
+  /**
+   * A new assignment. A partition lost gets a release envelope behind what was read of it (a sink that
+   * splits by partition closes its container after writing those). A partition newly assigned starts a new
+   * epoch: kafkajs reads it from the committed offset, and nothing read in an earlier ownership is committed.
+   */
+  #reassign(owned: Set<string>): void {
+    for (const key of this.#owned) {
+      if (owned.has(key)) continue
+      const [topic, p] = key.split('\u0000') as [string, string]
+      const partition = Number(p)
+      const ack: KafkaToken = { topic, partition, offsets: [], last: null, epoch: this.#epoch.get(key) ?? 0 }
+      this.#queue.push({ kind: 'lines', format: this.#o.format === 'text' ? 'text' : 'json', data: Buffer.alloc(0), count: 0, ack, route: { topic, partition: p }, release: true })
+      this.#wakeItem?.()
+    }
+    for (const key of owned) {
+      if (this.#owned.has(key)) continue
+      this.#epoch.set(key, (this.#epoch.get(key) ?? 0) + 1)
+      this.#readMark.delete(key)
+      this.#durable.delete(key)
+      this.#committed.delete(key)
+    }
+    this.#owned = owned
   }
 
   #fail(err: unknown): void {
@@ -116,7 +156,7 @@ export class KafkaReader {
       if (mark !== undefined && BigInt(last) < mark) resolveOffset(last)
       return
     }
-    const decoded = decodeBatch(topic, partition, messages, last, { format: this.#o.format, metaField: this.#o.metaField })
+    const decoded = decodeBatch(topic, partition, messages, last, this.#epoch.get(key) ?? 0, { format: this.#o.format, metaField: this.#o.metaField })
     const interval = Math.max(100, Math.min(this.#o.heartbeatInterval ?? 3000, 1000))
     while (this.#queue.length >= this.#o.queue) {
       if (this.#stop.aborted) { pause(); return }
@@ -140,6 +180,7 @@ export class KafkaReader {
     ps.bytes += decoded.bytes
     ps.lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)
     this.#queue.push(decoded.batch)
+    this.#crashes = 0
     this.#readMark.set(key, BigInt(last) + 1n)
     resolveOffset(last)
     this.#wakeItem?.()
@@ -180,11 +221,12 @@ export class KafkaReader {
   commit(progress: AckProgress): Promise<void> {
     const advance = (t: KafkaToken, next: bigint): void => {
       const key = tpKey(t.topic, t.partition)
+      if (t.epoch !== (this.#epoch.get(key) ?? 0)) return
       const d = this.#durable.get(key)
       if (!d) this.#durable.set(key, { topic: t.topic, partition: t.partition, next })
       else if (next > d.next) d.next = next
     }
-    for (const t of progress.done as KafkaToken[]) advance(t, BigInt(t.last) + 1n)
+    for (const t of progress.done as KafkaToken[]) if (t.last !== null) advance(t, BigInt(t.last) + 1n)
     const p = progress.partial
     if (p && p.records > 0) {
       const t = p.token as KafkaToken

@@ -19,8 +19,10 @@ export interface KafkaToken {
   partition: number
   /** Offset of each record of the envelope, by ordinal (decimal strings: offsets are 64-bit). */
   offsets: string[]
-  /** The last offset of the Kafka batch, dead-lettered messages included. */
-  last: string
+  /** The last offset of the Kafka batch, dead-lettered messages included (null: a release, nothing to commit). */
+  last: string | null
+  /** Which ownership of the partition read it: offsets read before the partition was lost are never committed. */
+  epoch: number
 }
 
 export interface Rejection { offset: string; reason: string; raw: Buffer }
@@ -53,11 +55,12 @@ export function metadataOf(topic: string, partition: number, m: KafkaMessage): R
   }
 }
 
-export function decodeBatch(topic: string, partition: number, messages: readonly KafkaMessage[], last: string, o: DecodeOptions): Decoded {
+export function decodeBatch(topic: string, partition: number, messages: readonly KafkaMessage[], last: string, epoch: number, o: DecodeOptions): Decoded {
   const offsets: string[] = []
   const rejected: Rejection[] = []
   let bytes = 0
-  const token = (): KafkaToken => ({ topic, partition, offsets, last })
+  const token = (): KafkaToken => ({ topic, partition, offsets, last, epoch })
+  const route = { topic, partition: String(partition) }
   if (o.format === 'binary') {
     const pieces: BinaryPiece[] = []
     for (const m of messages) {
@@ -66,7 +69,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
       offsets.push(m.offset)
       pieces.push({ data: m.value, name: `${topic}/${partition}/${m.offset}`, meta: metadataOf(topic, partition, m), last: true })
     }
-    return { batch: { kind: 'binary', format: 'binary', pieces, count: pieces.length, ack: token() }, rejected, bytes }
+    return { batch: { kind: 'binary', format: 'binary', pieces, count: pieces.length, ack: token(), route }, rejected, bytes }
   }
   const lines: Buffer[] = []
   for (const m of messages) {
@@ -105,7 +108,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
     offsets.push(m.offset)
     lines.push(line, NL)
   }
-  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: Buffer.concat(lines), count: offsets.length, ack: token() }, rejected, bytes }
+  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: Buffer.concat(lines), count: offsets.length, ack: token(), route }, rejected, bytes }
 }
 
 const NL = Buffer.from('\n')
