@@ -52,3 +52,7 @@ export type {
   BuildContext, SinkBuildContext, SinkAcks, SourceInstance, SourceStats, TransformInstance, SinkInstance, BlockStageEntry, RecordFormat,
 } from './core/runtime/types.js'
 export { z } from 'zod'
+
+// Kafka: the agent-side publisher and the connection options shared by the kafka source and sink.
+export { AgentPublisher, type AgentPublisherOptions, type PublishOptions } from './core/kafka/publisher.js'
+export { parseBrokers, type KafkaConnectionOptions } from './core/kafka/config.js'
