@@ -6,6 +6,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import { wrapError } from '../../core/errors.js'
+import type { PartitionCounters, RunMetrics } from '../../core/runtime/observability.js'
 import type { AckProgress, Batch, DeadLetterInput } from '../../core/runtime/types.js'
 import { decodeBatch, type KafkaFormat, type KafkaToken } from './decode.js'
 
@@ -24,7 +25,6 @@ export interface ConsumerOptions {
   queue: number
 }
 
-export interface PartitionStats { records: number; bytes: number; lag: number; committed: string | null }
 
 const MAX_CRASHES = 10
 
@@ -51,11 +51,14 @@ export class KafkaReader {
   /** Per partition: how many times this member was newly assigned it (tokens of an older epoch are not committed). */
   readonly #epoch = new Map<string, number>()
   #commits: Promise<void> = Promise.resolve()
-  readonly partitions = new Map<string, PartitionStats>()
   readonly stats = { records: 0, bytes: 0 }
   #crashes = 0
 
-  constructor(kafka: Kafka, o: ConsumerOptions, stop: AbortSignal, deadLetter: (d: DeadLetterInput) => void, log: Logger | undefined) {
+  readonly #partition: (key: string) => PartitionCounters
+
+  constructor(kafka: Kafka, o: ConsumerOptions, stop: AbortSignal, deadLetter: (d: DeadLetterInput) => void, log: Logger | undefined, metrics: RunMetrics) {
+    // Metrics name a partition "topic/partition".
+    this.#partition = (key) => metrics.partition(key.replace('\u0000', '/'))
     this.#kafka = kafka
     this.#o = o
     this.#stop = stop
@@ -186,12 +189,6 @@ export class KafkaReader {
     this.#wakeItem?.()
   }
 
-  #partition(key: string): PartitionStats {
-    let ps = this.partitions.get(key)
-    if (!ps) this.partitions.set(key, (ps = { records: 0, bytes: 0, lag: 0, committed: null }))
-    return ps
-  }
-
   /** Envelopes in the order kafkajs delivered them (per partition: offset order), until the stop. */
   async *batches(): AsyncGenerator<Batch> {
     if (this.#stop.aborted) return
@@ -251,7 +248,7 @@ export class KafkaReader {
       for (const x of offsets) {
         const key = tpKey(x.topic, x.partition)
         this.#committed.set(key, BigInt(x.offset))
-        this.#partition(key).committed = x.offset
+        this.#partition(key).committed = Number(x.offset)
       }
     } catch (err) {
       // A rebalance or a coordinator move: the records are durable, and the next commit (or the next owner,

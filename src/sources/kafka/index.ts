@@ -67,7 +67,7 @@ export const kafkaSource = defineSource({
     const reader = new KafkaReader(kafka, {
       groupId: o.groupId, topics: o.topics.map(topicPattern), fromBeginning: o.fromBeginning ?? false, format: o.format,
       metaField: o.metadataField, queue: o.queue ?? 4, ...o.consumer,
-    }, ctx.stop, (d) => ctx.deadLetter(d), ctx.logger)
+    }, ctx.stop, (d) => ctx.deadLetter(d), ctx.logger, ctx.metrics)
     return {
       batches: () => reader.batches(),
       commit: (progress) => reader.commit(progress),
