@@ -56,3 +56,4 @@ export { z } from 'zod'
 // Kafka: the agent-side publisher and the connection options shared by the kafka source and sink.
 export { AgentPublisher, type AgentPublisherOptions, type PublishOptions } from './core/kafka/publisher.js'
 export { parseBrokers, type KafkaConnectionOptions } from './core/kafka/config.js'
+export { OffsetDedupe } from './core/kafka/dedupe.js'

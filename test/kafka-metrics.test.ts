@@ -1,7 +1,6 @@
 // Lag and throughput per partition: a kafka-source run exports, on its Prometheus endpoint, the records and
 // bytes read from each partition, its lag when last read, and its committed offset.
 import t from 'tap'
-import { join } from 'node:path'
 import { RunMetrics, runPipeline } from '../src/index.js'
 import { startPrometheus } from '../src/core/runtime/observability.js'
 import '../src/builtins.js'
