@@ -63,7 +63,8 @@ t.test('two workers split the partitions into per-partition containers; one leav
     if (total < 3000) { await produceRange(broker, topic, total, total + 50); total += 50 }
     return lockHolders(outDir).includes(b.child.pid!)
   }, 90_000)
-  await waitFor('both workers to commit what was produced', async () => { await alive(); return allCommitted(broker, group, topic, total) }, 90_000)
+  const logs = (): string => workers.map((w, k) => `worker ${k}: ${w.stderrTail()}`).join('\n')
+  await waitFor('both workers to commit what was produced', async () => { await alive(); return allCommitted(broker, group, topic, total) }, 90_000, logs)
 
   workers.pop()
   b.child.kill('SIGTERM')
@@ -71,7 +72,7 @@ t.test('two workers split the partitions into per-partition containers; one leav
   t.equal(bDone.code, 0, `the leaving worker exits 0: ${bDone.stderr}`)
   await produceRange(broker, topic, total, total + 1000)
   total += 1000
-  await waitFor('the remaining worker to take over and commit everything', async () => { await alive(); return allCommitted(broker, group, topic, total) }, 90_000)
+  await waitFor('the remaining worker to take over and commit everything', async () => { await alive(); return allCommitted(broker, group, topic, total) }, 90_000, logs)
   a.child.kill('SIGTERM')
   const aDone = await a.exited
   t.equal(aDone.code, 0, `the remaining worker exits 0: ${aDone.stderr}`)

@@ -153,6 +153,8 @@ export function committedButMissing(records: readonly KafkaRecordRef[], committe
 
 export interface Worker {
   child: import('node:child_process').ChildProcess
+  /** The end of what it has written to stderr so far (for a timeout's message). */
+  stderrTail: () => string
   /** Resolves when it exits: code, signal, and what it printed. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>
 }
@@ -164,6 +166,7 @@ export function startWorker(t: Test, pipeline: string, env: Record<string, strin
   const child = spawn(process.execPath, [cli, 'run', pipeline, '--json', '--no-progress', '--log-level', 'warn'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
+  const worker = { child, stderrTail: () => stderr.slice(-3000) } as Worker
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((done) => {
@@ -172,14 +175,15 @@ export function startWorker(t: Test, pipeline: string, env: Record<string, strin
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
   })
-  return { child, exited }
+  worker.exited = exited
+  return worker
 }
 
 /** Polls `check` every 100 ms until it returns true; fails after `ms` with `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 60_000, context?: () => string): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context ? `\n${context()}` : ''}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }

@@ -53,6 +53,7 @@ export class KafkaReader {
   #commits: Promise<void> = Promise.resolve()
   readonly stats = { records: 0, bytes: 0 }
   #crashes = 0
+  #retryTimer: NodeJS.Timeout | undefined
 
   readonly #partition: (key: string) => PartitionCounters
 
@@ -110,6 +111,17 @@ export class KafkaReader {
       throw wrapError('MAIF_ERR_KAFKA_CONNECT', `cannot join the Kafka consumer group ${o.groupId}`, err)
     }
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.#eachBatch(p) })
+    // A commit that failed (a rebalance in between) is retried with the next one; when no more records come
+    // for that partition there is no next one, so durable offsets not yet committed are retried every second.
+    this.#retryTimer ??= setInterval(() => {
+      if (this.#pendingCommits()) this.#commits = this.#commits.then(() => this.#commitDurable())
+    }, 1000)
+    this.#retryTimer.unref()
+  }
+
+  #pendingCommits(): boolean {
+    for (const [key, d] of this.#durable) if (this.#owned.has(key) && (this.#committed.get(key) ?? -1n) < d.next) return true
+    return false
   }
 
   /**
@@ -259,6 +271,9 @@ export class KafkaReader {
 
   /** Leaves the group after the last commit. */
   async close(): Promise<void> {
+    clearInterval(this.#retryTimer)
+    // The last durable offsets, once more if a rebalance made the previous attempt fail.
+    if (this.#pendingCommits()) this.#commits = this.#commits.then(() => this.#commitDurable())
     await this.#commits.catch(() => undefined)
     const c = this.#consumer
     this.#consumer = null
