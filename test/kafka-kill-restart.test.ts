@@ -47,7 +47,7 @@ t.test('SIGKILL mid-stream and a restart: nothing lost, no offset committed ahea
   const atKill = await offsets(broker, group, topic)
 
   const rec = await maif(['recover', out, '--json'], { env: { NODE_OPTIONS: '' } })
-  t.equal(rec.code, 0, `recover: ${rec.stderr}`)
+  t.equal(rec.code, 0, 'recover', { stderr: rec.stderr })
   const before = await containerRecords(out, keys)
   t.same(committedButMissing(before, atKill.committed), [], `every committed offset (${sum(atKill.committed)}) is in the container (${before.length} records) at the kill`)
 
@@ -60,7 +60,7 @@ t.test('SIGKILL mid-stream and a restart: nothing lost, no offset committed ahea
   }, 90_000)
   second.child.kill('SIGTERM')
   const done = await second.exited
-  t.equal(done.code, 0, `a graceful stop exits 0: ${done.stderr}`)
+  t.equal(done.code, 0, 'a graceful stop exits 0', { stderr: done.stderr })
 
   const all = await containerRecords(out, keys)
   const final = await offsets(broker, group, topic)

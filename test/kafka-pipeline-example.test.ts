@@ -31,7 +31,7 @@ t.test('pipelines/kafka-agent-logging.yaml: agent events to per-partition contai
   })
   worker.child.kill('SIGTERM')
   const res = await worker.exited
-  t.equal(res.code, 0, res.stderr)
+  t.equal(res.code, 0, 'a graceful stop exits 0', { stderr: res.stderr })
   const files = readdirSync(outDir).filter((f) => f.endsWith('.maif')).sort()
   t.ok(files.length >= 1 && files.every((f) => f.startsWith(`${topic}-`)), `per-partition containers: ${files.join(', ')}`)
   let n = 0

@@ -32,7 +32,7 @@ t.test('SIGTERM mid-stream: exit 0, what was read is durable and committed, noth
   const res = await worker.exited
   stopProducing = true
   await producing
-  t.equal(res.code, 0, `exit 0: ${res.stderr}`)
+  t.equal(res.code, 0, 'exit 0', { stderr: res.stderr })
   const report = JSON.parse(res.stdout) as { status: string; reconciled: boolean; recordsIn: number; delivered: number }
   t.equal(report.status, 'stopped')
   t.ok(report.reconciled, 'records in = delivered + dead letters')

@@ -69,13 +69,13 @@ t.test('two workers split the partitions into per-partition containers; one leav
   workers.pop()
   b.child.kill('SIGTERM')
   const bDone = await b.exited
-  t.equal(bDone.code, 0, `the leaving worker exits 0: ${bDone.stderr}`)
+  t.equal(bDone.code, 0, 'the leaving worker exits 0', { stderr: bDone.stderr })
   await produceRange(broker, topic, total, total + 1000)
   total += 1000
   await waitFor('the remaining worker to take over and commit everything', async () => { await alive(); return allCommitted(broker, group, topic, total) }, 90_000, logs)
   a.child.kill('SIGTERM')
   const aDone = await a.exited
-  t.equal(aDone.code, 0, `the remaining worker exits 0: ${aDone.stderr}`)
+  t.equal(aDone.code, 0, 'the remaining worker exits 0', { stderr: aDone.stderr })
 
   const ra = JSON.parse(aDone.stdout) as { delivered: number; reconciled: boolean }
   const rb = JSON.parse(bDone.stdout) as { delivered: number; reconciled: boolean }
