@@ -70,3 +70,8 @@ export { crossModalAttention, trustOf, identityWeights, xavierWeights, type Moda
 export { toHalf, fromHalf, writeVectors, readVectors, vectorBytes, DTYPES, type Dtype } from './core/semantic/codecs.js'
 export { trainPq, encodePq, searchPq, pqBytes, type PqCodebook } from './core/semantic/pq.js'
 export { checkEmbeddings } from './core/semantic/search.js'
+
+// Kafka: the agent-side publisher and the connection options shared by the kafka source and sink.
+export { AgentPublisher, type AgentPublisherOptions, type PublishOptions } from './core/kafka/publisher.js'
+export { parseBrokers, type KafkaConnectionOptions } from './core/kafka/config.js'
+export { OffsetDedupe } from './core/kafka/dedupe.js'

@@ -3,10 +3,11 @@ import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
+import { OffsetDedupe } from '../core/kafka/dedupe.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' }, window: { type: 'string' }, 'max-box': { type: 'string' },
+    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' }, dedupe: { type: 'boolean' }, 'dedupe-field': { type: 'string' }, window: { type: 'string' }, 'max-box': { type: 'string' },
   })
   if (positionals.length !== 1) usage('cat takes one FILE')
   const window = bytesOpt(values.window, 'window')
@@ -17,6 +18,9 @@ export default async function cat(args: string[]): Promise<number> {
   const keys = readKeyProvider(keyring)
   const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
+  // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
+  const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
+  const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
   const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
   if (values.seq !== undefined) {
     const seq = Number(values.seq)
@@ -24,7 +28,7 @@ export default async function cat(args: string[]): Promise<number> {
     const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keys, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
-      if (wanted(b.type)) await writeOut(out, b.data)
+      if (wanted(b.type)) await emit(b.type, b.data)
     } finally {
       await reader.close()
     }
@@ -32,11 +36,12 @@ export default async function cat(args: string[]): Promise<number> {
   }
   const r = await verifyContainer(positionals[0]!, {
     keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit,
-    onBlock: async (b) => { if (wanted(b.type)) await writeOut(out, b.data) },
+    onBlock: async (b) => { if (wanted(b.type)) await emit(b.type, b.data) },
   })
   if (!r.ok) {
     for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)
     return 1
   }
+  if (dedupe?.dropped) process.stderr.write(`maif: ${dedupe.dropped} duplicate records left out (--dedupe)\n`)
   return 0
 }

@@ -58,6 +58,10 @@ export const ErrorCodes = {
   MAIF_ERR_KMS_UNREACHABLE: 'AWS KMS could not be reached, or kept failing after the SDK retried',
 
   // Kafka
+  MAIF_ERR_KAFKA_CONNECT: 'the Kafka brokers could not be reached, or refused the client (check brokers, ssl and sasl)',
+  MAIF_ERR_KAFKA_DECODE: 'a Kafka message could not be decoded in the source format (it went to the dead letters)',
+  MAIF_ERR_KAFKA_CONSUMER: 'the Kafka consumer stopped with an error it could not recover from',
+  MAIF_ERR_KAFKA_PRODUCE: 'the Kafka broker did not acknowledge produced records after the retries',
 
   // compliance: audit, access control, SIEM sinks
 

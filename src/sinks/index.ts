@@ -2,8 +2,10 @@
 import { builtins } from '../core/runtime/component.js'
 import { containerSink } from './container/index.js'
 import { fileSink } from './file.js'
+import { kafkaSink } from './kafka.js'
 import { stdoutSink } from './stdout.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
+builtins.register(kafkaSink)

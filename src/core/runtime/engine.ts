@@ -112,9 +112,16 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     },
   })
   const noAcks: SinkAcks = { committing: async () => undefined, committed: () => undefined }
-  const sinkContext = (type: string, label: string, acks: SinkAcks, blockStages: BlockStageEntry[]): SinkBuildContext => ({
-    ...context(type, label), acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name,
-  })
+  // A record an output sends to the dead letters (too large for a Kafka message, refused by an index) reached
+  // the outputs but was not delivered: it is counted once, as a dead letter.
+  let outputDeadLetters = 0
+  const sinkContext = (type: string, label: string, acks: SinkAcks, blockStages: BlockStageEntry[]): SinkBuildContext => {
+    const base = context(type, label)
+    return {
+      ...base, acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name,
+      deadLetter: (d: DeadLetterInput) => { outputDeadLetters++; base.deadLetter(d) },
+    }
+  }
 
   let source: SourceInstance | undefined
   const transforms: Array<{ label: string; t: TransformInstance }> = []
@@ -222,6 +229,8 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     log?.info({ outputs: outputs.length }, 'pipeline started')
     await pipeline([readable, process, fan], opts.signal ? { signal: opts.signal } : {})
     await ackChain
+    delivered -= outputDeadLetters
+    metrics.delivered = delivered
     await deadLetters.close()
     if (deadLetters.alreadyWritten > 0) log?.info({ deadLetters: deadLetters.alreadyWritten, path: deadLetters.path }, 'dead letters of re-read records were already written by an earlier run: counted, not written again')
     const st = src.stats()

@@ -22,6 +22,17 @@ export interface StageCounters {
   latencyCount: number
 }
 
+/** Progress of one partition of a partitioned source (a Kafka topic-partition, named "topic/partition"). */
+export interface PartitionCounters {
+  partition: string
+  records: number
+  bytes: number
+  /** Messages after the last one read, when it was read (high watermark - offset - 1). */
+  lag: number
+  /** The offset last committed for it (the next one to read), or null before the first commit. */
+  committed: number | null
+}
+
 export interface MetricsSnapshot {
   pipeline: string
   startedAt: string
@@ -31,6 +42,8 @@ export interface MetricsSnapshot {
   deadLetters: number
   inFlight: number
   stages: StageCounters[]
+  /** Per partition of a partitioned source (empty for others). */
+  partitions: PartitionCounters[]
   rate: { recordsPerSec: number; bytesPerSec: number }
   etaMs: number | null
 }
@@ -54,6 +67,7 @@ export class RunMetrics {
   /** Records a stage discarded on purpose (filters); without it they would look in flight forever. */
   dropped = 0
   private readonly stages = new Map<string, StageCounters>()
+  private readonly partitions = new Map<string, PartitionCounters>()
   private readonly now: () => number
   private readonly startMs: number
 
@@ -76,6 +90,16 @@ export class RunMetrics {
     if (c === undefined) {
       c = { stage, label, recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, errors: 0, retries: 0, latencyMsTotal: 0, latencyCount: 0 }
       this.stages.set(key, c)
+    }
+    return c
+  }
+
+  /** The counters of one source partition (created on first use). */
+  partition(name: string): PartitionCounters {
+    let c = this.partitions.get(name)
+    if (c === undefined) {
+      c = { partition: name, records: 0, bytes: 0, lag: 0, committed: null }
+      this.partitions.set(name, c)
     }
     return c
   }
@@ -104,6 +128,7 @@ export class RunMetrics {
       deadLetters: this.deadLetters,
       inFlight: Math.max(0, this.source.records - this.delivered - this.deadLetters - this.dropped),
       stages: [...this.stages.values()].map((c) => ({ ...c })),
+      partitions: [...this.partitions.values()].map((c) => ({ ...c })),
       rate: { recordsPerSec, bytesPerSec },
       etaMs,
     }
@@ -288,6 +313,16 @@ export async function startPrometheus(
   counter('maif_dead_letters_total', 'Records sent to the dead-letter sink', ['pipeline'], () => [[{ pipeline }, metrics.deadLetters]])
   counter('maif_source_records_total', 'Records read from the source', ['pipeline'], () => [[{ pipeline }, metrics.source.records]])
   counter('maif_source_bytes_total', 'Bytes read from the source', ['pipeline'], () => [[{ pipeline }, metrics.source.bytes]])
+  // Partitioned sources (Kafka): throughput is rate() of these counters; lag and committed offsets are gauges.
+  const perPartition = (pick: (c: PartitionCounters) => number | null): Sample[] =>
+    metrics.snapshot().partitions.flatMap((c): Sample[] => { const v = pick(c); return v === null ? [] : [[{ pipeline, partition: c.partition }, v]] })
+  counter('maif_source_partition_records_total', 'Records read from each source partition', ['pipeline', 'partition'], () => perPartition((c) => c.records))
+  counter('maif_source_partition_bytes_total', 'Bytes read from each source partition', ['pipeline', 'partition'], () => perPartition((c) => c.bytes))
+  const gauge = (name: string, help: string, read: () => Sample[]): void => {
+    new Gauge({ name, help, labelNames: ['pipeline', 'partition'], registers: [registry], collect() { this.reset(); for (const [l, v] of read()) this.set(l, v) } })
+  }
+  gauge('maif_source_partition_lag', 'Messages after the last one read from each partition, when it was read', () => perPartition((c) => c.lag))
+  gauge('maif_source_partition_committed_offset', 'The offset last committed for each partition (the next to read)', () => perPartition((c) => c.committed))
   // Only totals are kept (no per-record samples), so the honest export is the run's mean latency.
   new Gauge({
     name: 'maif_stage_latency_seconds',

@@ -29,6 +29,17 @@ interface EnvelopeFields {
   derived?: boolean
   /** FourCC a container frames these records as; default from the frame stage, else from `format`. */
   blockType?: string
+  /**
+   * Where these records belong, for sinks that split their output by it (a container path with
+   * `{placeholders}`): a Kafka source sets `{ topic, partition }`. The engine passes it on untouched.
+   */
+  route?: Readonly<Record<string, string>>
+  /**
+   * On an empty envelope (count 0): the source sends no more records of `route` for now (a Kafka partition
+   * lost in a rebalance). A sink that splits by route makes that route's output durable and releases it
+   * (closes the container, so that the partition's next owner can append); other sinks ignore it.
+   */
+  release?: boolean
 }
 
 /** Line records: `data` holds `count` records, each ending with '\n'. */

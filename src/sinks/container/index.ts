@@ -4,8 +4,6 @@
 // sources' write-ahead runs just before the checkpoint is written.
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
 import { loadKeyring, resolveKeyringDir, type KeyProvider, type LocalKeyring } from '../../core/format/keyring.js'
@@ -14,13 +12,12 @@ import type { AwsOptions } from '../../core/aws/config.js'
 import { KmsKeyProvider } from '../../core/format/kms/key-provider.js'
 import { KmsSigner } from '../../core/format/kms/signer.js'
 import { WriterSession } from '../../core/container/session.js'
-import { ContainerSink as Appender } from '../../core/container/write/appender.js'
-import { buildWritePath, completeWritePath, type WriteStage } from '../../core/container/write-path.js'
-import type { Commit } from '../../core/container/blocks.js'
+import { completeWritePath, type WriteStage } from '../../core/container/write-path.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
-import type { StageCounters } from '../../core/runtime/observability.js'
 import type { Batch, SinkInstance } from '../../core/runtime/types.js'
+import { openWriter, type ContainerWriter, type WriterHooks } from './writer.js'
+import { routedSink, templateNames } from './routed.js'
 
 export const containerSink = defineSink({
   type: 'container',
@@ -32,6 +29,7 @@ export const containerSink = defineSink({
     fsync: z.enum(['commit', 'never']).describe('commit (default): fsync at every checkpoint; never: leave it to the OS').optional(),
     allowNewSigner: z.boolean().describe('append although the container was last signed by another key (every signer must then be pinned to verify)').optional(),
     allowPlaintextAppend: z.boolean().describe('append a plaintext session to a container that has encrypted sessions').optional(),
+    lockWaitMs: z.int().min(0).describe('a path with {placeholders}: how long to wait for a container another worker still holds (default 30000)').optional(),
   },
   lint({ self, transforms, definition, report }) {
     const has = (t: string): boolean => transforms.some((x) => x.type === t)
@@ -109,68 +107,50 @@ export const containerSink = defineSink({
       kms.destroy()
       throw err
     }
-    mkdirSync(dirname(path), { recursive: true })
-    let session: WriterSession
-    try {
-      session = await WriterSession.open(path, {
-      ...(keyProvider ? { keyProvider } : {}), signer,
-      encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
-      ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
-      ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
+    const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
+      mkdirSync(dirname(file), { recursive: true })
+      const session = await WriterSession.open(file, {
+        ...(keyProvider ? { keyProvider } : {}), signer,
+        encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+        ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
+        ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
       })
-    } catch (err) {
-      kms.destroy()
-      throw err
+      return openWriter(session, stages, file, o.fsync, ctx, hooks)
     }
-    let commits = 0
-    let streams: Transform[]
-    let appender: Appender
-    try {
-      ;({ streams } = buildWritePath(session, stages, {
-        pool: ctx.pool(),
-        around: (type, t) => (type === 'chain' || type === 'sign' ? [t] : [t, meter(ctx.metrics.stage(type, ctx.blockStages.find((e) => e.type === type)?.label ?? type))]),
-      }))
-      appender = new Appender({
-        session, ...(o.fsync ? { fsync: o.fsync } : {}),
-        beforeCommit: (c: Commit) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
-      })
-    } catch (err) {
-      await session.close()
-      kms.destroy()
-      throw err
+    if (templateNames(o.path).length > 0) {
+      // One container per route ({topic}/{partition}); the KMS clients serve them all and go with the sink.
+      const routed = routedSink(o.path, ctx, open, { lockWaitMs: o.lockWaitMs ?? 30_000, log: ctx.logger })
+      return {
+        ...routed,
+        async close() { try { await routed.close() } finally { kms.destroy() } },
+        async destroy(err) { try { await routed.destroy?.(err) } finally { kms.destroy() } },
+      }
     }
     const counter = ctx.metrics.stage('container', ctx.label)
-    appender.on('commit', (c: Commit) => {
-      commits++
-      counter.recordsOut = c.records
-      ctx.acks.committed(c.records)
-    })
-    const head = streams[0]!
-    const done = pipeline([...streams, appender])
-    let failed: unknown
-    done.catch((err: unknown) => { failed ??= err }) // surfaced by the next write or close, never unhandled
+    let w: ContainerWriter
+    try {
+      w = await open(path, {
+        beforeCommit: (c) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
+        onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
+      })
+    } catch (err) {
+      kms.destroy()
+      throw err
+    }
     return {
-      async write(batch: Batch) {
-        if (failed !== undefined) throw failed
-        if (!head.write(batch)) await Promise.race([new Promise((r) => head.once('drain', r)), done])
-        if (failed !== undefined) throw failed
-      },
+      // A release (a route the source lost) means nothing to a single container: what came before is in it.
+      write: async (batch: Batch) => { if (!batch.release) await w.write(batch) },
       async close() {
-        head.end()
         try {
-          await done
+          await w.close()
         } catch (err) {
           throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
         } finally {
           kms.destroy()
         }
       },
-      destroy(err) {
-        head.destroy(err)
-        appender.destroy(err)
-        kms.destroy()
-      },
-      describe: () => ({ path, commits }),
+      destroy: (err) => { w.destroy(err); kms.destroy() },
+      describe: () => ({ path, commits: w.commits }),
     }
   },
 })
@@ -214,20 +194,4 @@ async function openKmsKeys(enc: { keyIds: string[]; aws?: AwsOptions } | undefin
     ...(keys ? { keys } : {}), ...(signer ? { signer } : {}),
     destroy() { keys?.destroy(); signer?.destroy() },
   }
-}
-
-/** Counts what passes a stage (records and bytes), for metrics; one cheap hop per block. */
-function meter(c: StageCounters): Transform {
-  return new Transform({
-    objectMode: true, highWaterMark: 2,
-    transform(chunk: { records?: number; count?: number; data?: Buffer; body?: Buffer; payloadLen?: number }, _e, cb: TransformCallback) {
-      const n = chunk.records ?? chunk.count ?? 0
-      const bytes = chunk.payloadLen ?? chunk.body?.length ?? chunk.data?.length ?? 0
-      c.recordsIn += n
-      c.recordsOut += n
-      c.bytesIn += bytes
-      c.bytesOut += bytes
-      cb(null, chunk)
-    },
-  })
 }
