@@ -6,6 +6,10 @@ import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { requireFips } from './core/format/signing.js'
 import { commandUsage, setCommand, usage, USAGE, wantsHelp } from './cli/args.js'
 
+// The AWS SDK warns on every Node 20 start that its future releases need Node 22. It is not about anything
+// maif does, so the SDK's own switch turns that one warning off (unless the user set it); other warnings stay.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 type Command = () => Promise<{ default: (args: string[]) => Promise<number> }>
 
 const COMMANDS: Record<string, Command> = {
@@ -21,7 +25,8 @@ const COMMANDS: Record<string, Command> = {
   schema: () => import('./cli/schema.js'),
 }
 
-const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_NO_SPACE', 'MAIF_ERR_LOCKED', 'MAIF_ERR_SIGNER_MISMATCH', 'MAIF_ERR_PLAINTEXT_APPEND', 'MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_PATH_CONFLICT', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS'])
+const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_NO_SPACE', 'MAIF_ERR_LOCKED', 'MAIF_ERR_SIGNER_MISMATCH', 'MAIF_ERR_PLAINTEXT_APPEND', 'MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_PATH_CONFLICT', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS',
+  'MAIF_ERR_S3', 'MAIF_ERR_S3_URL', 'MAIF_ERR_S3_NOT_FOUND', 'MAIF_ERR_S3_ACCESS', 'MAIF_ERR_S3_CHANGED', 'MAIF_ERR_S3_EXISTS', 'MAIF_ERR_S3_UPLOAD'])
 
 // `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -27,25 +27,30 @@ container is locked (OUT.lock) while pack runs.
   --allow-new-signer          append although OUT was last signed by another key (readers must pin both)
   --allow-plaintext-append    append a --plaintext session although OUT has encrypted sessions
 ${KEYRING_NOTE}`,
-  inspect: `usage: maif inspect FILE [--json]
+  inspect: `usage: maif inspect FILE|s3://BUCKET/KEY [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
   --json           one JSON object on stdout`,
-  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES]
-Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
+  verify: `usage: maif verify FILE|s3://BUCKET/KEY|s3://BUCKET/PREFIX/ [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES] [--concurrency N]
+Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail. With an s3://
+prefix (ending in '/'), verifies every .maif object under it in parallel, one line per object and a summary;
+exit 1 if any fails.
   --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
   --keyring DIR      also pin its key, and decrypt and authenticate every block
   --witness FILE     an earlier verify --json output the container must still extend
   --json             the result as one JSON object (usable as a witness)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
                      writer's segment size; K, M, G suffixes)
+  --concurrency N    with an s3:// prefix: objects verified at once (default 4)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES] [--max-box BYTES]
+  cat: `usage: maif cat FILE|s3://BUCKET/KEY [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N [--json]] [--jsonl] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
   --keyring DIR      decrypts, and pins its signing key
   --pub FILE         pin another signer's public key too (repeatable; for containers with several signers)
   --type TYPE        only blocks of this type (FourCC, e.g. JSON)
-  --seq N            one block, by random access (checked against the last signed checkpoint)
+  --seq N            one block, by random access (checked against the last signed checkpoint); an s3:// object
+                     is read with ranged GETs guided by its tail and index, never downloaded whole
+  --json             with --seq: the block as one JSON object, with io { requests, bytesFetched, size }
   --jsonl            only JSON and TEXT blocks, one record per line
   --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)

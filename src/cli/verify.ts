@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { wrapError } from '../core/errors.js'
 import { verifyContainer, type VerifyResult, type Witness } from '../core/container/verify.js'
 import { WorkerPool } from '../core/workers/worker-pool.js'
-import { bytesOpt, parse, usage } from './args.js'
+import { isS3Url, parseS3Url } from '../core/aws/s3-url.js'
+import { bytesOpt, intOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
@@ -17,7 +18,7 @@ function parseWitness(w: unknown): Witness {
 }
 
 export default async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' } })
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' }, concurrency: { type: 'string' } })
   if (positionals.length !== 1) usage('verify takes one FILE')
   const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const keyring = await keyringFrom(values.keyring)
@@ -30,7 +31,16 @@ export default async function verify(args: string[]): Promise<number> {
       throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
     }
   }
-  const pool = keyring ? undefined : new WorkerPool()
+  const target = positionals[0]!
+  if (isS3Url(target) && parseS3Url(target).isPrefix) {
+    if (witness) usage('--witness names one container: it cannot be used with an s3:// prefix')
+    const { verifyPrefix } = await import('./verify-prefix.js')
+    return verifyPrefix(target, {
+      pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}),
+    }, { concurrency: intOpt(values.concurrency, 'concurrency') ?? 4, json: values.json === true })
+  }
+  if (values.concurrency !== undefined) usage('--concurrency applies to an s3:// prefix')
+  const pool = keyring || isS3Url(target) ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
     r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
