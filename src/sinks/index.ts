@@ -3,7 +3,9 @@ import { builtins } from '../core/runtime/component.js'
 import { containerSink } from './container/index.js'
 import { fileSink } from './file.js'
 import { stdoutSink } from './stdout.js'
+import { s3Sink } from './s3/index.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
+builtins.register(s3Sink)

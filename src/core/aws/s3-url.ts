@@ -25,3 +25,6 @@ export function s3Url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`
 }
 
+
+/** S3's smallest multipart part (except the last). */
+export const MIN_PART = 5 << 20

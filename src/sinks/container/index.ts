@@ -7,11 +7,12 @@ import { dirname, resolve } from 'node:path'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { z } from 'zod'
-import { MaifError, wrapError } from '../../core/errors.js'
-import { loadKeyring, resolveKeyringDir, type LocalKeyring } from '../../core/format/keyring.js'
+import { wrapError } from '../../core/errors.js'
+import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import { WriterSession } from '../../core/container/session.js'
 import { ContainerSink as Appender } from '../../core/container/write/appender.js'
-import { buildWritePath, completeWritePath, type WriteStage } from '../../core/container/write-path.js'
+import { buildWritePath } from '../../core/container/write-path.js'
+import { containerKeys } from '../../core/runtime/container-keys.js'
 import type { Commit } from '../../core/container/blocks.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
@@ -59,30 +60,11 @@ export const containerSink = defineSink({
   },
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
-    const stages = ctx.blockStages.map((e) => e.stage as WriteStage)
-    completeWritePath(stages) // refuses an order the container cannot honour, before anything is opened
-    const enc = stages.find((s): s is Extract<WriteStage, { type: 'encrypt' }> => s.type === 'encrypt')
-    const sig = stages.find((s): s is Extract<WriteStage, { type: 'sign' }> => s.type === 'sign')
-    if (!enc && ctx.security.requireEncryption) {
-      throw new MaifError('MAIF_ERR_ENCRYPTION_REQUIRED', `container ${o.path} has no encrypt stage; add one, or set security.requireEncryption: false to write a plaintext container`)
-    }
-    const keyDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: enc?.keyring ?? ctx.defaultKeyring })
-    const signDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig?.keyring ?? enc?.keyring ?? ctx.defaultKeyring })
-    if (!signDir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'a container sink needs a keyring for its signing key (and its data keys): set encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING')
-    const keyrings = new Map<string, Promise<LocalKeyring>>()
-    const keyring = (dir: string): Promise<LocalKeyring> => {
-      const abs = resolve(ctx.cwd, dir)
-      if (!keyrings.has(abs)) keyrings.set(abs, loadKeyring(abs))
-      return keyrings.get(abs)!
-    }
-    const signer = (await keyring(signDir)).signer
-    if (sig?.alg && sig.alg !== signer.alg) {
-      throw new MaifError('MAIF_ERR_INVALID_OPTION', `sign.alg is '${sig.alg}', but the signing key in ${signDir} is ${signer.alg}; make a keyring with 'maif keygen --alg ${sig.alg}' or change sign.alg`)
-    }
+    const { stages, keyProvider, signer } = await containerKeys(ctx, `container ${o.path}`)
     mkdirSync(dirname(path), { recursive: true })
     const session = await WriterSession.open(path, {
-      ...(enc ? { keyProvider: await keyring(keyDir ?? signDir) } : {}), signer,
-      encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+      ...(keyProvider ? { keyProvider } : {}), signer,
+      encryption: keyProvider ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
       ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
       ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
     })
