@@ -387,7 +387,7 @@ t.test('JSON Schema for editors', async (t) => {
   t.strictSame(items.oneOf.map((o) => o.properties.type.const), builtins.types('transform'))
   for (const o of items.oneOf) t.equal(o.additionalProperties, false, `${o.properties.type.const} is strict`)
   const sink = props.sink as { oneOf: { properties: { type: { const: string } } }[] }
-  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'file', 'stdout'])
+  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'file', 'stdout', 's3'])
   const withPluginSchema = pipelineJsonSchema({ registry: withPlugin }) as { properties: { transforms: { items: { oneOf: { properties: { type: { const: string } } }[] } } } }
   t.ok(withPluginSchema.properties.transforms.items.oneOf.some((o) => o.properties.type.const === 'redact-emails'), 'a registered component appears in the schema')
   t.equal((pipelineJsonSchema({ target: 'draft-7' }) as { $schema: string }).$schema, 'http://json-schema.org/draft-07/schema#')
