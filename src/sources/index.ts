@@ -2,6 +2,8 @@
 import { builtins } from '../core/runtime/component.js'
 import { fileSource } from './file/index.js'
 import { stdinSource } from './stdin.js'
+import { s3Source } from './s3/index.js'
 
 builtins.register(fileSource)
 builtins.register(stdinSource)
+builtins.register(s3Source)
