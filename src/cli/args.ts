@@ -13,11 +13,13 @@ Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public
   --out DIR        where to write the keyring
   --alg ALG        signature algorithm (default ecdsa-p256)
   --force          overwrite an existing keyring`,
-  pack: `usage: maif pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
-       [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append]
+  pack: `usage: maif pack INPUT... -o OUT.maif|s3://BUCKET/KEY.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
+       [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append] [--force]
 Packs files into a container (appends a new writer session when OUT exists). One writer at a time: the
 container is locked (OUT.lock) while pack runs.
-  -o, --out FILE              the container to create or append to
+  -o, --out FILE              the container to create or append to; an s3:// URL is written as one complete
+                              object (uploaded once the container is complete; never appended to)
+  INPUT                       files, directories, globs; or one s3://BUCKET/KEY object or s3://BUCKET/PREFIX/
   --keyring DIR               signing key and data keys
   --format FMT                jsonl (default), text or binary
   --codec CODEC               zstd (default), gzip, brotli or none
@@ -26,6 +28,7 @@ container is locked (OUT.lock) while pack runs.
   --plaintext                 write the session without encryption (recorded in the container)
   --allow-new-signer          append although OUT was last signed by another key (readers must pin both)
   --allow-plaintext-append    append a --plaintext session although OUT has encrypted sessions
+  --force                     replace an existing s3:// output object
 ${KEYRING_NOTE}`,
   inspect: `usage: maif inspect FILE|s3://BUCKET/KEY [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
