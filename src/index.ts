@@ -52,3 +52,9 @@ export type {
   BuildContext, SinkBuildContext, SinkAcks, SourceInstance, SourceStats, TransformInstance, SinkInstance, BlockStageEntry, RecordFormat,
 } from './core/runtime/types.js'
 export { z } from 'zod'
+// S3 (issue 7): remote reads through a ByteSource, the s3 source and sink, s3:// URLs.
+export { FileByteSource, type ByteSource, type ByteSourceStats } from './core/format/io.js'
+export { openByteSource, withSource, type OpenSourceOptions } from './core/format/open-source.js'
+export { isS3Url, parseS3Url, s3Url, type S3Location } from './core/aws/s3-url.js'
+export { s3Source } from './sources/s3/index.js'
+export { s3Sink } from './sinks/s3/index.js'
