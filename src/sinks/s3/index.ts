@@ -137,6 +137,13 @@ export const s3Sink = defineSink({
       uploading = (async () => {
         await previous // in order: acknowledgements are cumulative
         if (failed !== undefined) throw failed
+        if (records === 0) {
+          // A part of empty batches only (positions past rejected lines): nothing to upload, but their tokens
+          // are acknowledged in turn, so that a source cursor moves past them.
+          await rm(p.file, { force: true })
+          ctx.acks.committed(target)
+          return
+        }
         const key = await keyFor(p.opened)
         await ctx.acks.committing(target, { key: s3Url(bucket, key) })
         inFlight = uploadFile(client, bucket, key, p.file, o.upload ?? {})
