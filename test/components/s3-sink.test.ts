@@ -6,6 +6,7 @@ import t from 'tap'
 import { S3Client, CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { s3Sink } from '../../src/sinks/s3/index.js'
 import { entrySchema } from '../../src/core/runtime/component.js'
+import { lintPipelineSource } from '../../src/core/runtime/pipeline-def.js'
 import { frame } from '../../src/transforms/frame.js'
 import { compress } from '../../src/transforms/compress.js'
 import { encrypt } from '../../src/transforms/encrypt.js'
@@ -116,5 +117,7 @@ t.test('the s3 sink', async (t) => {
     t.notOk(schema.safeParse({ type: 's3', url: 's3://sink/a/', upload: { partSize: 1024 } }).success, 'a part below S3\'s 5 MiB minimum')
     t.notOk(schema.safeParse({ type: 's3', url: 's3://sink/a' }).success, 'a URL that is not a prefix')
     t.notOk(schema.safeParse({ type: 's3', url: 's3://sink/a/', roll: { byte: 5 } }).success, 'a misspelt roll key')
+    const issues = lintPipelineSource('name: x\nsource: { type: s3, url: "s3://b/in/", format: jsonl }\ntransforms:\n  - { type: frame }\nsink: { type: s3, url: "s3://b/out/" }\n', 'p.yaml')
+    t.match(issues, [{ rule: 'security/container-requires-encrypt', severity: 'error', line: 5 }], 'lint: an s3 sink without encrypt is an error, like a container sink')
   })
 })

@@ -53,6 +53,12 @@ export const s3Sink = defineSink({
     tmpDir: z.string().min(1).describe('where parts are written before upload (default: the OS temporary directory)').optional(),
     aws: awsOptionsSchema.describe('region, endpoint, forcePathStyle; the SDK environment (AWS_REGION, AWS_ENDPOINT_URL_S3, …) applies otherwise').optional(),
   },
+  lint({ self, transforms, definition, report }) {
+    const requireEncryption = (definition.security as { requireEncryption?: unknown } | undefined)?.requireEncryption !== false
+    if (!transforms.some((x) => x.type === 'encrypt') && requireEncryption) {
+      report({ rule: 'security/container-requires-encrypt', message: `s3 sink '${String(self.options.url)}' needs an 'encrypt' stage (security.requireEncryption defaults to true)`, hint: `add '- type: encrypt' after compress, or set 'security: { requireEncryption: false }' to write plaintext deliberately` })
+    }
+  },
   key: (o) => o.url,
   async build(o, ctx): Promise<SinkInstance> {
     const { bucket, key: prefix } = parseS3Url(o.url)
