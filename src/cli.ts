@@ -6,6 +6,10 @@ import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { requireFips } from './core/format/signing.js'
 import { commandUsage, setCommand, usage, USAGE, wantsHelp } from './cli/args.js'
 
+// The AWS SDK warns on every Node 20 start that its future releases need Node 22. It is not about anything
+// maif does, so the SDK's own switch turns that one warning off (unless the user set it); other warnings stay.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 type Command = () => Promise<{ default: (args: string[]) => Promise<number> }>
 
 const COMMANDS: Record<string, Command> = {
@@ -48,6 +52,14 @@ const USAGE_CODES = new Set<ErrorCode>([
   'MAIF_ERR_KMS_UNREACHABLE',
   'MAIF_ERR_SEARCH',
   'MAIF_ERR_EMBEDDER_UNAVAILABLE',
+  // S3 errors that are about the setup or the object named, not the data in it.
+  'MAIF_ERR_S3',
+  'MAIF_ERR_S3_URL',
+  'MAIF_ERR_S3_NOT_FOUND',
+  'MAIF_ERR_S3_ACCESS',
+  'MAIF_ERR_S3_CHANGED',
+  'MAIF_ERR_S3_EXISTS',
+  'MAIF_ERR_S3_UPLOAD',
 ])
 
 // `maif cat … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -19,12 +19,14 @@ maif.pub, so that 'maif verify --pub FILE' pins checkpoints signed in KMS (pack 
   --kms-key-id ID  key id, ARN or alias (region and endpoint: AWS_REGION, AWS_ENDPOINT_URL_KMS)
   -o, --out FILE   where to write it
   --force          overwrite FILE`,
-  pack: `usage: maif pack INPUT... -o OUT.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
+  pack: `usage: maif pack INPUT... -o OUT.maif|s3://BUCKET/KEY.maif [--keyring DIR] [--format jsonl|text|binary] [--codec zstd|gzip|brotli|none]
        [--block-records N] [--checkpoint-blocks N] [--plaintext] [--allow-new-signer] [--allow-plaintext-append]
-       [--kms-key-id ID]... [--kms-sign-key-id ID]
+       [--kms-key-id ID]... [--kms-sign-key-id ID] [--force]
 Packs files into a container (appends a new writer session when OUT exists). One writer at a time: the
 container is locked (OUT.lock) while pack runs.
-  -o, --out FILE              the container to create or append to
+  -o, --out FILE              the container to create or append to; an s3:// URL is written as one complete
+                              object (uploaded once the container is complete; never appended to)
+  INPUT                       files, directories, globs; or one s3://BUCKET/KEY object or s3://BUCKET/PREFIX/
   --keyring DIR               signing key and data keys
   --format FMT                jsonl (default), text or binary
   --codec CODEC               zstd (default), gzip, brotli or none
@@ -37,12 +39,15 @@ container is locked (OUT.lock) while pack runs.
                               repeat it to wrap the same data key under further keys
   --kms-sign-key-id ID        sign checkpoints with this asymmetric KMS key instead of the keyring's key
                               (with both, no keyring is needed; see maif pubkey)
+  --force                     replace an existing s3:// output object
 ${KEYRING_NOTE}`,
-  inspect: `usage: maif inspect FILE [--json]
+  inspect: `usage: maif inspect FILE|s3://BUCKET/KEY [--json]
 Describes a container without a key: sessions, blocks, checkpoints, and what could not be parsed.
   --json           one JSON object on stdout`,
-  verify: `usage: maif verify FILE [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES] [--embeddings]
-Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail.
+  verify: `usage: maif verify FILE|s3://BUCKET/KEY|s3://BUCKET/PREFIX/ [--pub FILE]... [--keyring DIR] [--witness FILE] [--json] [--max-box BYTES] [--embeddings] [--concurrency N]
+Verifies every box, the hash chain, the Merkle tree, every checkpoint signature and the tail. With an s3://
+prefix (ending in '/'), verifies every .maif object under it in parallel, one line per object and a summary;
+exit 1 if any fails.
   --pub FILE         a public key to pin (repeatable; a container with several signers needs each pinned)
   --keyring DIR      also pin its key, and decrypt and authenticate every block
   --witness FILE     an earlier verify --json output the container must still extend
@@ -51,14 +56,17 @@ Verifies every box, the hash chain, the Merkle tree, every checkpoint signature 
   --json             the result as one JSON object (usable as a witness)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
                      writer's segment size; K, M, G suffixes)
+  --concurrency N    with an s3:// prefix: objects verified at once (default 4)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--dedupe [--dedupe-field F]] [--window BYTES] [--max-box BYTES]
+  cat: `usage: maif cat FILE|s3://BUCKET/KEY [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N [--json]] [--jsonl] [--dedupe [--dedupe-field F]] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
   --keyring DIR      decrypts, and pins its signing key (sessions whose keys AWS KMS wrapped decrypt without it)
   --pub FILE         pin another signer's public key too (repeatable; for containers with several signers)
   --type TYPE        only blocks of this type (FourCC, e.g. JSON)
-  --seq N            one block, by random access (checked against the last signed checkpoint)
+  --seq N            one block, by random access (checked against the last signed checkpoint); an s3:// object
+                     is read with ranged GETs guided by its tail and index, never downloaded whole
+  --json             with --seq: the block as one JSON object, with io { requests, bytesFetched, size }
   --jsonl            only JSON and TEXT blocks, one record per line
   --dedupe           JSON records with Kafka coordinates (the kafka source's metadataField) print once: a copy
                      that at-least-once delivery wrote again (offset not above its partition's highest) is left out

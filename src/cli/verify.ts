@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { wrapError } from '../core/errors.js'
 import { verifyContainer, type VerifyResult, type Witness } from '../core/container/verify.js'
 import { WorkerPool } from '../core/workers/worker-pool.js'
-import { bytesOpt, parse, usage } from './args.js'
+import { isS3Url, parseS3Url } from '../core/aws/s3-url.js'
+import { bytesOpt, intOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 
@@ -18,7 +19,7 @@ function parseWitness(w: unknown): Witness {
 }
 
 export default async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' }, embeddings: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { pub: { type: 'string', multiple: true }, keyring: { type: 'string' }, witness: { type: 'string' }, json: { type: 'boolean' }, 'max-box': { type: 'string' }, embeddings: { type: 'boolean' }, concurrency: { type: 'string' } })
   if (positionals.length !== 1) usage('verify takes one FILE')
   const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
   const keyring = await keyringFrom(values.keyring)
@@ -31,7 +32,16 @@ export default async function verify(args: string[]): Promise<number> {
       throw wrapError('MAIF_ERR_USAGE', `--witness ${values.witness} is not a verify --json output`, cause)
     }
   }
-  const pool = keyring ? undefined : new WorkerPool()
+  const target = positionals[0]!
+  if (isS3Url(target) && parseS3Url(target).isPrefix) {
+    if (witness) usage('--witness names one container: it cannot be used with an s3:// prefix')
+    const { verifyPrefix } = await import('./verify-prefix.js')
+    return verifyPrefix(target, {
+      pinned, ...(keyring ? { keyProvider: readKeyProvider(keyring) } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}),
+    }, { concurrency: intOpt(values.concurrency, 'concurrency') ?? 4, json: values.json === true })
+  }
+  if (values.concurrency !== undefined) usage('--concurrency applies to an s3:// prefix')
+  const pool = keyring || isS3Url(target) ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
     r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: readKeyProvider(keyring) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
@@ -43,7 +53,7 @@ export default async function verify(args: string[]): Promise<number> {
   if (values.embeddings && r.ok) {
     const { checkEmbeddings } = await import('../core/semantic/search.js')
     try {
-      embeddings = { ok: true, embeddings: (await checkEmbeddings(positionals[0]!, { pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })).embeddings }
+      embeddings = { ok: true, embeddings: (await checkEmbeddings(positionals[0]!, { pinned, keyProvider: readKeyProvider(keyring), ...(maxBoxBytes ? { maxBoxBytes } : {}) })).embeddings }
     } catch (err) {
       embeddings = { ok: false, error: err instanceof Error ? `${(err as { code?: string }).code ?? 'error'}: ${err.message}` : String(err) }
     }

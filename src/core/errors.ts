@@ -56,6 +56,14 @@ export const ErrorCodes = {
   MAIF_ERR_KMS_KEY_USAGE: 'the AWS KMS key cannot be used this way (wrong key spec or key usage)',
   MAIF_ERR_KMS_INVALID_CIPHERTEXT: 'AWS KMS could not decrypt a wrapped key: wrong key, wrong encryption context, or tampered ciphertext',
   MAIF_ERR_KMS_UNREACHABLE: 'AWS KMS could not be reached, or kept failing after the SDK retried',
+  // S3
+  MAIF_ERR_S3_URL: 'an s3:// URL is malformed (s3://BUCKET/KEY, or s3://BUCKET/PREFIX/ for a prefix)',
+  MAIF_ERR_S3_NOT_FOUND: 'an S3 bucket or object does not exist',
+  MAIF_ERR_S3_ACCESS: 'S3 refused the request (credentials or permissions)',
+  MAIF_ERR_S3_CHANGED: 'an S3 object changed while it was being read (its ETag no longer matches)',
+  MAIF_ERR_S3_EXISTS: 'the S3 object already exists and S3 objects cannot be appended to (use --force to replace it)',
+  MAIF_ERR_S3_UPLOAD: 'an upload to S3 failed; the object was not written',
+  MAIF_ERR_S3: 'an S3 request failed',
 
   // Kafka
   MAIF_ERR_KAFKA_CONNECT: 'the Kafka brokers could not be reached, or refused the client (check brokers, ssl and sasl)',
@@ -112,6 +120,11 @@ export function isMaifError(err: unknown): err is MaifError {
  * Wraps an error (fs, zlib, OpenSSL, or a MaifError from a lower layer) in a MaifError with this
  * layer's code and context; the original stays reachable as `cause`, its offset and seq are kept.
  */
+/** A failure to get at the bytes (file I/O, an S3 request), as opposed to bytes that are wrong. */
+export function isAccessError(code: ErrorCode): boolean {
+  return code === 'MAIF_ERR_IO' || code.startsWith('MAIF_ERR_S3')
+}
+
 export function wrapError(code: ErrorCode, message: string, cause: unknown, details: Omit<MaifErrorDetails, 'cause'> = {}): MaifError {
   const why = cause instanceof Error ? `: ${cause.message}` : ''
   const inner = cause instanceof MaifError ? cause : undefined

@@ -4,8 +4,10 @@ import { containerSink } from './container/index.js'
 import { fileSink } from './file.js'
 import { kafkaSink } from './kafka.js'
 import { stdoutSink } from './stdout.js'
+import { s3Sink } from './s3/index.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
 builtins.register(kafkaSink)
+builtins.register(s3Sink)

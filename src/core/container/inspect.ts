@@ -2,8 +2,8 @@
 // Total over any input: a box whose payload cannot be parsed is listed under `problems` (with its offset and
 // code) and the scan goes on to the next box; a box header that cannot be parsed ends the scan (`torn`).
 // Every field comes from the file, so every field is checked for its type: nothing here trusts the bytes.
-import { MaifError, wrapError, type ErrorCode } from '../errors.js'
-import { withFile } from '../format/io.js'
+import { isAccessError, MaifError, wrapError, type ErrorCode } from '../errors.js'
+import { withSource, type OpenSourceOptions } from '../format/open-source.js'
 import { CODEC_NAMES, DATA_PREFIX_LEN, decodeDataPrefix, decodeFileHeader, decodeSession, ENC_AES_256_GCM, HEADER_LEN, parseJsonObject } from '../format/format.js'
 import { decodeCheckpoint, decodeNote } from '../format/checkpoint.js'
 import { scanBoxes } from './scanner.js'
@@ -27,8 +27,10 @@ export interface InspectInfo {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
-export async function inspectContainer(path: string): Promise<InspectInfo> {
-  return withFile(path, 'r', async (fh, size) => {
+/** Describes a container file, or an S3 object (s3://bucket/key). */
+export async function inspectContainer(location: string, opts: OpenSourceOptions = {}): Promise<InspectInfo> {
+  return withSource(location, opts, async (fh) => {
+    const size = fh.size
     const info: InspectInfo = { containerId: '', formatVersion: 1, createdMs: null, size, sessions: [], blocks: [], checkpoints: [], problems: [], torn: null }
     let last = ''
     try {
@@ -38,13 +40,13 @@ export async function inspectContainer(path: string): Promise<InspectInfo> {
           describe(info, offset, h.type, h.seq, h.size, h.flags, bytes.subarray(HEADER_LEN))
         } catch (err) {
           const e = err instanceof MaifError ? err : wrapError('MAIF_ERR_PAYLOAD', `box '${h.type}' at offset ${offset} could not be parsed`, err, { offset })
-          if (e.code === 'MAIF_ERR_IO') throw e
+          if (isAccessError(e.code)) throw e
           info.problems.push({ offset, seq: h.seq, type: h.type, code: e.code, message: e.message })
         }
       }
       if (last !== 'tail') info.torn = 'the container does not end in a tail (run maif recover)'
     } catch (err) {
-      if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
+      if (err instanceof MaifError && isAccessError(err.code)) throw err
       const e = err instanceof MaifError ? err : wrapError('MAIF_ERR_PAYLOAD', 'the container could not be scanned', err)
       info.torn = `${e.code}: ${e.message}`
     }

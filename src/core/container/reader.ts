@@ -1,7 +1,6 @@
 // Random-access reader: opens a container in O(1) from its tail, loads the index chain, checks that the
 // index reproduces the signed checkpoint root, then serves any block by seq with positional reads.
 // Each block read is checked against its indexed leaf hash, so random reads are as verified as a full scan.
-import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { MaifError } from '../errors.js'
 import {
@@ -13,11 +12,12 @@ import { keyIdOf, verifySignature } from '../format/signing.js'
 import { openBlockData, parseDataBox, unwrapSessionKey } from '../format/open-block.js'
 import { DEFAULT_MAX_BOX } from '../format/codec.js'
 import { boxTooLarge } from './scanner.js'
-import { openFile, readAt } from '../format/io.js'
+import { readAt, type ByteSource, type ByteSourceStats } from '../format/io.js'
+import { openByteSource, type OpenSourceOptions } from '../format/open-source.js'
 import type { KeyProvider } from '../format/keyring.js'
 import type { OpenedBlock } from './verify.js'
 
-export interface ReaderOptions {
+export interface ReaderOptions extends OpenSourceOptions {
   keyProvider?: KeyProvider
   /** Pinned signer keys; without them the checkpoint is checked against the key its session names. */
   pinned?: readonly KeyObject[]
@@ -30,12 +30,12 @@ export class ContainerReader {
   readonly containerId: Buffer
   readonly checkpoint: CheckpointNote
   readonly entries: readonly IndexEntry[]
-  readonly #fh: FileHandle
+  readonly #fh: ByteSource
   readonly #leaves: Buffer[]
   readonly #opts: ReaderOptions
   readonly #keys = new Map<number, { sessionId: Buffer; info: SessionInfo; key: KeyObject | null }>()
 
-  private constructor(path: string, fh: FileHandle, containerId: Buffer, checkpoint: CheckpointNote, entries: IndexEntry[], leaves: Buffer[], opts: ReaderOptions) {
+  private constructor(path: string, fh: ByteSource, containerId: Buffer, checkpoint: CheckpointNote, entries: IndexEntry[], leaves: Buffer[], opts: ReaderOptions) {
     this.path = path
     this.#fh = fh
     this.containerId = containerId
@@ -45,8 +45,15 @@ export class ContainerReader {
     this.#opts = opts
   }
 
-  static async open(path: string, opts: ReaderOptions = {}): Promise<ContainerReader> {
-    const { fh, size } = await openFile(path, 'r')
+  /** Opens a container file, or an S3 object (s3://bucket/key) read with ranged GETs. */
+  static async open(location: string, opts: ReaderOptions = {}): Promise<ContainerReader> {
+    return ContainerReader.fromSource(await openByteSource(location, opts), opts)
+  }
+
+  /** Opens a container over any ByteSource; the reader owns it (closes it on close, or if opening fails). */
+  static async fromSource(fh: ByteSource, opts: ReaderOptions = {}): Promise<ContainerReader> {
+    const path = fh.name
+    const size = fh.size
     try {
       if (size < TAIL_LEN) throw new MaifError('MAIF_ERR_TORN', `${path} is too short to be a committed container`)
       const tb = await readAt(fh, size - TAIL_LEN, TAIL_LEN)
@@ -86,6 +93,11 @@ export class ContainerReader {
 
   async close(): Promise<void> {
     await this.#fh.close()
+  }
+
+  /** What reading cost so far: requests made (for S3: HEAD and GETs) and bytes fetched. */
+  get io(): ByteSourceStats & { size: number } {
+    return { ...this.#fh.stats(), size: this.#fh.size }
   }
 
   get treeSize(): number {

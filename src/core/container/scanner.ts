@@ -1,8 +1,8 @@
 // Forward box scanner: reads a container from byte 0 in large sequential chunks, in bounded memory
 // (one chunk, or one box when a box is larger than a chunk).
-import type { FileHandle } from 'node:fs/promises'
 import { decodeHeader, HEADER_LEN, isStructural, type BoxHeader } from '../format/format.js'
 import { MaifError, wrapError } from '../errors.js'
+import { readSome, type PositionalInput } from '../format/io.js'
 
 /** A data box (or its declared plaintext) over the reader's limit: refused before anything is allocated for it. */
 export function boxTooLarge(offset: number, seq: number, size: number, max: number, what = 'is'): MaifError {
@@ -27,7 +27,7 @@ export interface ScanOptions {
   maxBoxBytes?: number
 }
 
-export async function* scanBoxes(fh: FileHandle, size: number, opts: ScanOptions = {}): AsyncGenerator<ScannedBox> {
+export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOptions = {}): AsyncGenerator<ScannedBox> {
   const chunkBytes = opts.chunkBytes ?? 8 << 20
   const maxBox = opts.maxBoxBytes ?? Infinity
   let buf = Buffer.allocUnsafe(chunkBytes)
@@ -48,8 +48,9 @@ export async function* scanBoxes(fh: FileHandle, size: number, opts: ScanOptions
       const want = Math.min(buf.length - bufLen, size - bufStart - bufLen)
       let n: number
       try {
-        n = (await fh.read(buf, bufLen, want, bufStart + bufLen)).bytesRead
+        n = await readSome(fh, buf, bufLen, want, bufStart + bufLen)
       } catch (cause) {
+        if (cause instanceof MaifError) throw cause
         throw wrapError('MAIF_ERR_IO', `reading the container at offset ${bufStart + bufLen} failed`, cause, { offset: bufStart + bufLen })
       }
       if (n === 0) break

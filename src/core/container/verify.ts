@@ -2,7 +2,7 @@
 // against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
 import type { FileHandle } from 'node:fs/promises'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { MaifError, wrapError, type ErrorCode } from '../errors.js'
+import { isAccessError, MaifError, wrapError, type ErrorCode } from '../errors.js'
 import {
   DATA_PREFIX_LEN, decodeHeader, decodeFileHeader, decodeIndex, isStructural, decodeSession, decodeTailPayload,
   ENC_AES_256_GCM, ENC_NONE, HEADER_LEN, isLeafType, TAIL_LEN, ZERO_HASH, type BoxHeader, type IndexEntry, type SessionInfo,
@@ -13,7 +13,8 @@ import { keyIdOf, verifySignature } from '../format/signing.js'
 import { checkBlock, openBlockData, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
 import { DEFAULT_MAX_BOX } from '../format/codec.js'
 import { boxTooLarge, scanBoxes } from './scanner.js'
-import { readAtSync, withFile } from '../format/io.js'
+import { FileByteSource, readAtSync } from '../format/io.js'
+import { withSource, type OpenSourceOptions } from '../format/open-source.js'
 import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
 import type { KeyProvider } from '../format/keyring.js'
 
@@ -333,14 +334,16 @@ export class ContainerVerifier {
  * With a worker pool and no decryption, the main thread reads only box heads while the workers hash
  * the boxes from the file in parallel (both cores); leaves are still checked strictly in order.
  */
-export async function verifyContainer(path: string, opts: VerifyOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
-  return withFile(path, 'r', async (fh, size) => {
+export async function verifyContainer(location: string, opts: VerifyOptions & OpenSourceOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
+  return withSource(location, opts, async (fh) => {
+    const size = fh.size
     const v = new ContainerVerifier(opts)
     try {
-      if (opts.pool && !opts.keyProvider && !opts.onBlock) await verifyParallel(path, fh, size, v, opts.pool)
+      // The worker pool reads boxes from a local file by path; remote objects are scanned in large ranged reads.
+      if (opts.pool && !opts.keyProvider && !opts.onBlock && fh instanceof FileByteSource) await verifyParallel(location, fh.fh, size, v, opts.pool)
       else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
     } catch (err) {
-      if (err instanceof MaifError && err.code === 'MAIF_ERR_IO') throw err
+      if (err instanceof MaifError && isAccessError(err.code)) throw err
       return v.finish(size, err)
     }
     return v.finish(size)

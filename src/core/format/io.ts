@@ -3,16 +3,79 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { readSync } from 'node:fs'
 import { MaifError, wrapError } from '../errors.js'
 
-export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+/**
+ * Random access to the bytes of a container, wherever they are: a local file or a remote object (S3). The
+ * readers (ContainerReader, verify, inspect, cat) only ever ask for byte ranges, so one interface serves both.
+ */
+export interface ByteSource {
+  /** The path or URL, for messages. */
+  readonly name: string
+  /** The size in bytes, fixed when the source was opened. */
+  readonly size: number
+  /** Reads up to `length` bytes at `position` into `buf` at `offset`; returns how many were read (0 at the end). */
+  readInto(buf: Buffer, offset: number, length: number, position: number): Promise<number>
+  /** What reading cost so far: requests made and bytes fetched (for a file: reads and bytes read). */
+  stats(): ByteSourceStats
+  close(): Promise<void>
+}
+
+export interface ByteSourceStats { requests: number; bytesFetched: number }
+
+/** A local file as a ByteSource. */
+export class FileByteSource implements ByteSource {
+  readonly name: string
+  readonly size: number
+  readonly fh: FileHandle
+  #requests = 0
+  #bytes = 0
+
+  constructor(name: string, fh: FileHandle, size: number) {
+    this.name = name
+    this.fh = fh
+    this.size = size
+  }
+
+  static async open(path: string): Promise<FileByteSource> {
+    const { fh, size } = await openFile(path, 'r')
+    return new FileByteSource(path, fh, size)
+  }
+
+  async readInto(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const { bytesRead } = await this.fh.read(buf, offset, length, position)
+    this.#requests++
+    this.#bytes += bytesRead
+    return bytesRead
+  }
+
+  stats(): ByteSourceStats {
+    return { requests: this.#requests, bytesFetched: this.#bytes }
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close()
+  }
+}
+
+/** Something positional reads can be made from: an open file, or any ByteSource. */
+export type PositionalInput = FileHandle | ByteSource
+
+/** One positional read from either kind; the number of bytes read. */
+export async function readSome(src: PositionalInput, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  if ('readInto' in src) return src.readInto(buf, offset, length, position)
+  return (await src.read(buf, offset, length, position)).bytesRead
+}
+
+export async function readAt(fh: PositionalInput, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length)
   let done = 0
   try {
     while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, offset + done)
+      const bytesRead = await readSome(fh, buf, done, length - done, offset + done)
       if (bytesRead === 0) break
       done += bytesRead
     }
   } catch (cause) {
+    if (cause instanceof MaifError) throw cause
     throw readError(offset, length, cause)
   }
   return complete(buf, offset, done)

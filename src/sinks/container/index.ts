@@ -6,13 +6,12 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
-import { loadKeyring, resolveKeyringDir, type KeyProvider, type LocalKeyring } from '../../core/format/keyring.js'
-import type { Signer } from '../../core/format/signing.js'
+import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import type { AwsOptions } from '../../core/aws/config.js'
 import { KmsKeyProvider } from '../../core/format/kms/key-provider.js'
 import { KmsSigner } from '../../core/format/kms/signer.js'
 import { WriterSession } from '../../core/container/session.js'
-import { completeWritePath, type WriteStage } from '../../core/container/write-path.js'
+import { containerKeys } from '../../core/runtime/container-keys.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
 import type { Batch, SinkInstance } from '../../core/runtime/types.js'
@@ -66,47 +65,8 @@ export const containerSink = defineSink({
   },
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
-    const stages = ctx.blockStages.map((e) => e.stage as WriteStage)
-    completeWritePath(stages) // refuses an order the container cannot honour, before anything is opened
-    const enc = stages.find((s): s is Extract<WriteStage, { type: 'encrypt' }> => s.type === 'encrypt')
-    const sig = stages.find((s): s is Extract<WriteStage, { type: 'sign' }> => s.type === 'sign')
-    if (!enc && ctx.security.requireEncryption) {
-      throw new MaifError('MAIF_ERR_ENCRYPTION_REQUIRED', `container ${o.path} has no encrypt stage; add one, or set security.requireEncryption: false to write a plaintext container`)
-    }
-    const keyDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: enc?.keyring ?? ctx.defaultKeyring })
-    const signDir = resolveKeyringDir({ flag: ctx.keyringFlag, pipeline: sig?.keyring ?? enc?.keyring ?? ctx.defaultKeyring })
-    const keyrings = new Map<string, Promise<LocalKeyring>>()
-    const keyring = (dir: string): Promise<LocalKeyring> => {
-      const abs = resolve(ctx.cwd, dir)
-      if (!keyrings.has(abs)) keyrings.set(abs, loadKeyring(abs))
-      return keyrings.get(abs)!
-    }
-    // Keys come first, before the file is touched: a key that cannot be had (KMS unreachable, access denied)
-    // fails the build with its typed error, and the session below writes nothing unless it has its data key.
-    const kms = await openKmsKeys(enc?.kms, sig?.kms)
-    let signer: Signer
-    let keyProvider: KeyProvider | undefined
-    try {
-      if (kms.signer) signer = kms.signer
-      else {
-        if (!signDir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'a container sink needs a keyring for its signing key (and its data keys): set encrypt.keyring, sign.keyring, security.keyring, --keyring or MAIF_KEYRING, or sign.kms')
-        signer = (await keyring(signDir)).signer
-      }
-      if (sig?.alg && sig.alg !== signer.alg) {
-        throw new MaifError('MAIF_ERR_INVALID_OPTION', kms.signer
-          ? `sign.alg is '${sig.alg}', but KMS key ${sig.kms!.keyId} signs as ${signer.alg}; change sign.alg or use another KMS key`
-          : `sign.alg is '${sig.alg}', but the signing key in ${signDir} is ${signer.alg}; make a keyring with 'maif keygen --alg ${sig.alg}' or change sign.alg`)
-      }
-      if (kms.keys) keyProvider = kms.keys
-      else if (enc) {
-        const dir = keyDir ?? signDir
-        if (!dir) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the encrypt stage needs a keyring for its data keys (encrypt.keyring, security.keyring, --keyring or MAIF_KEYRING), or encrypt.kms')
-        keyProvider = await keyring(dir)
-      }
-    } catch (err) {
-      kms.destroy()
-      throw err
-    }
+    const { stages, keyProvider, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
+    const enc = keyProvider !== undefined
     const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
       mkdirSync(dirname(file), { recursive: true })
       const session = await WriterSession.open(file, {
@@ -122,8 +82,8 @@ export const containerSink = defineSink({
       const routed = routedSink(o.path, ctx, open, { lockWaitMs: o.lockWaitMs ?? 30_000, log: ctx.logger })
       return {
         ...routed,
-        async close() { try { await routed.close() } finally { kms.destroy() } },
-        async destroy(err) { try { await routed.destroy?.(err) } finally { kms.destroy() } },
+        async close() { try { await routed.close() } finally { releaseKeys() } },
+        async destroy(err) { try { await routed.destroy?.(err) } finally { releaseKeys() } },
       }
     }
     const counter = ctx.metrics.stage('container', ctx.label)
@@ -134,7 +94,7 @@ export const containerSink = defineSink({
         onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
       })
     } catch (err) {
-      kms.destroy()
+      releaseKeys()
       throw err
     }
     return {
@@ -146,10 +106,10 @@ export const containerSink = defineSink({
         } catch (err) {
           throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
         } finally {
-          kms.destroy()
+          releaseKeys()
         }
       },
-      destroy: (err) => { w.destroy(err); kms.destroy() },
+      destroy: (err) => { w.destroy(err); releaseKeys() },
       describe: () => ({ path, commits: w.commits }),
     }
   },
@@ -177,21 +137,5 @@ async function checkKms(enc: unknown, sig: unknown, report: (what: string, messa
   }
   if (s.success && typeof s.data.keyId === 'string') {
     await KmsSigner.create({ keyId: s.data.keyId, ...(s.data.aws ? { aws: s.data.aws as AwsOptions } : {}) }).then((k) => k.destroy(), (err: unknown) => report('sign.kms', msg(err)))
-  }
-}
-
-/** The KMS data-key provider and signer a sink's encrypt.kms / sign.kms name; `destroy` releases their clients. */
-async function openKmsKeys(enc: { keyIds: string[]; aws?: AwsOptions } | undefined, sig: { keyId: string; aws?: AwsOptions } | undefined): Promise<{ keys?: KmsKeyProvider; signer?: KmsSigner; destroy(): void }> {
-  const keys = enc ? new KmsKeyProvider({ keyIds: enc.keyIds, ...(enc.aws ? { aws: enc.aws } : {}) }) : undefined
-  let signer: KmsSigner | undefined
-  try {
-    if (sig) signer = await KmsSigner.create({ keyId: sig.keyId, ...(sig.aws ? { aws: sig.aws } : {}) })
-  } catch (err) {
-    keys?.destroy()
-    throw err
-  }
-  return {
-    ...(keys ? { keys } : {}), ...(signer ? { signer } : {}),
-    destroy() { keys?.destroy(); signer?.destroy() },
   }
 }

@@ -1,6 +1,6 @@
 // Container source: a Readable of the boxes of a container file, parsed forward from byte 0.
 import { Readable } from 'node:stream'
-import { openFile } from '../../format/io.js'
+import { openByteSource, type OpenSourceOptions } from '../../format/open-source.js'
 import { scanBoxes } from '../scanner.js'
 import { DEFAULT_MAX_BOX } from '../../format/codec.js'
 import type { BoxHeader } from '../../format/format.js'
@@ -12,11 +12,12 @@ export interface RawBox {
   bytes: Buffer
 }
 
-export interface ContainerSourceOptions { highWaterMark?: number; chunkBytes?: number; maxBoxBytes?: number }
+export interface ContainerSourceOptions extends OpenSourceOptions { highWaterMark?: number; chunkBytes?: number; maxBoxBytes?: number }
 
 export function containerSource(path: string, opts: ContainerSourceOptions = {}): Readable {
   async function* boxes(): AsyncGenerator<RawBox> {
-    const { fh, size } = await openFile(path, 'r')
+    const fh = await openByteSource(path, opts)
+    const size = fh.size
     try {
       // The scanner reuses its chunk buffer, so a box is copied before it is handed downstream, unless it was
       // read into a buffer of its own. A data box over maxBoxBytes is refused before it is read.
