@@ -54,6 +54,12 @@ export const ErrorCodes = {
   // Kafka
 
   // compliance: audit, access control, SIEM sinks
+  MAIF_ERR_SIEM_UNAVAILABLE: 'a SIEM service (CloudWatch Logs, Elasticsearch, Splunk HEC) kept failing after every retry; nothing was acknowledged',
+  MAIF_ERR_SIEM_REJECTED: 'a SIEM service refused an event for good (it went to the dead letters with the reason)',
+  MAIF_ERR_SIEM_AUTH: 'a SIEM service refused the credentials or token',
+  MAIF_ERR_AUDIT: 'an audit event is malformed, or the audit trail is broken (sequence gap, hash chain)',
+  MAIF_ERR_ACCESS_DENIED: 'the reader lacks the clearance or compartments a block requires',
+  MAIF_ERR_PASSPHRASE_POLICY: 'a passphrase does not meet the password policy (STIG profile)',
 
   // semantic layer: embeddings, index, search
 } as const

@@ -3,7 +3,9 @@ import { builtins } from '../core/runtime/component.js'
 import { containerSink } from './container/index.js'
 import { fileSink } from './file.js'
 import { stdoutSink } from './stdout.js'
+import { cloudwatchLogsSink } from './siem/cloudwatch-logs.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
+builtins.register(cloudwatchLogsSink)

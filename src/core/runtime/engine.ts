@@ -49,11 +49,15 @@ export interface RunReport {
   dropped: number
   /** Records transforms added beside the source's (embeddings, index entries): not part of the reconciliation. */
   emitted: number
-  /** recordsIn = delivered + deadLetters + dropped. */
+  /**
+   * recordsIn = delivered + deadLetters + dropped, where the dead letters an output sent after the record
+   * reached it (a SIEM refusing an event) are not counted again: those records were delivered.
+   */
   reconciled: boolean
   files: number
   bytes: number
-  outputs: Array<{ type: string; label: string; path: string | null; records: number; commits: number }>
+  /** records: settled in this output (accepted, or dead-lettered by it: `deadLetters`). */
+  outputs: Array<{ type: string; label: string; path: string | null; records: number; commits: number; deadLetters: number }>
   deadLetterFile: string | null
   cursor: string | null
   durationMs: number
@@ -110,10 +114,12 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
       deadLetters.write(deadLetterOf(dlStage, label, d))
     },
   })
+  const outputDeadLetters = new Map<string, number>()
   const noAcks: SinkAcks = { committing: async () => undefined, committed: () => undefined }
-  const sinkContext = (type: string, label: string, acks: SinkAcks, blockStages: BlockStageEntry[]): SinkBuildContext => ({
-    ...context(type, label), acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name,
-  })
+  const sinkContext = (type: string, label: string, acks: SinkAcks, blockStages: BlockStageEntry[]): SinkBuildContext => {
+    const base = context(type, label)
+    return { ...base, deadLetter: (d) => { outputDeadLetters.set(label, (outputDeadLetters.get(label) ?? 0) + 1); base.deadLetter(d) }, acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name }
+  }
 
   let source: SourceInstance | undefined
   const transforms: Array<{ label: string; t: TransformInstance }> = []
@@ -226,8 +232,8 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     const recordsIn = st.records
     const report: RunReport = {
       pipeline: name, status: stop.aborted ? 'stopped' : 'completed', recordsIn, delivered, deadLetters: metrics.deadLetters, dropped, emitted,
-      reconciled: recordsIn === delivered + metrics.deadLetters + dropped, files: st.files ?? 0, bytes: st.bytes,
-      outputs: outputs.map((o, i) => ({ type: o.type, label: o.label, path: o.sink.describe?.().path ?? null, records: tracker.committedOf(i), commits: o.sink.describe?.().commits ?? o.commits })),
+      reconciled: recordsIn === delivered + metrics.deadLetters - sum0(outputDeadLetters) + dropped, files: st.files ?? 0, bytes: st.bytes,
+      outputs: outputs.map((o, i) => ({ type: o.type, label: o.label, path: o.sink.describe?.().path ?? null, records: tracker.committedOf(i), commits: o.sink.describe?.().commits ?? o.commits, deadLetters: outputDeadLetters.get(o.label) ?? 0 })),
       deadLetterFile: deadLetters.count ? deadLetters.path : null, cursor: src.describe?.().cursor ?? null, durationMs: Date.now() - started,
     }
     log?.info({ report }, 'pipeline finished')
@@ -290,6 +296,12 @@ function acknowledgedOnWrite(sink: SinkInstance, acks: SinkAcks): SinkInstance {
     ...(sink.destroy ? { destroy: (err: Error) => sink.destroy!(err) } : {}),
     ...(sink.describe ? { describe: () => sink.describe!() } : {}),
   }
+}
+
+function sum0(m: Map<string, number>): number {
+  let n = 0
+  for (const v of m.values()) n += v
+  return n
 }
 
 function retryPolicy(def: PipelineDefinition): RetryPolicy {
