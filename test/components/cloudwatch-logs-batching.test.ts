@@ -1,7 +1,7 @@
 // PutLogEvents planning against the documented limits (moto does not enforce them): 10,000 events,
 // 1,048,576 bytes counting 26 bytes per event, 256 KiB per event, chronological order, a span under 24 hours;
 // and which events a rejectedLogEventsInfo names.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CWL_LIMITS, logEventBytes, planLogEvents, rejectedOutcomes } from '../../src/sinks/siem/cloudwatch-logs.js'
 
 const HOUR = 3600_000
@@ -9,7 +9,7 @@ type It = { event: { timestamp: number; message: string }; id: number }
 const item = (id: number, timestamp: number, bytes = 10): It => ({ event: { timestamp, message: 'm'.repeat(bytes) }, id })
 
 /** Every request within every limit, and the events it holds in chronological order. */
-function withinLimits(t: Tap.Test, reqs: It[][]): void {
+function withinLimits(t: Test, reqs: It[][]): void {
   for (const [k, r] of reqs.entries()) {
     t.ok(r.length >= 1 && r.length <= CWL_LIMITS.maxEvents, `request ${k}: ${r.length} events`)
     const bytes = r.reduce((n, i) => n + Buffer.byteLength(i.event.message) + 26, 0)
@@ -18,8 +18,6 @@ function withinLimits(t: Tap.Test, reqs: It[][]): void {
     t.ok(r[r.length - 1]!.event.timestamp - r[0]!.event.timestamp < CWL_LIMITS.maxSpanMs, `request ${k} spans less than 24 h`)
   }
 }
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('the constants are the documented ones', async (t) => {
   t.strictSame({ ...CWL_LIMITS }, { maxEvents: 10_000, maxBatchBytes: 1_048_576, perEventOverhead: 26, maxEventBytes: 262_144, maxSpanMs: 86_400_000 })
