@@ -4,8 +4,10 @@ import { containerSink } from './container/index.js'
 import { fileSink } from './file.js'
 import { stdoutSink } from './stdout.js'
 import { cloudwatchLogsSink } from './siem/cloudwatch-logs.js'
+import { elasticsearchSink } from './siem/elasticsearch.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
 builtins.register(cloudwatchLogsSink)
+builtins.register(elasticsearchSink)
