@@ -5,9 +5,11 @@ import { fileSink } from './file.js'
 import { stdoutSink } from './stdout.js'
 import { cloudwatchLogsSink } from './siem/cloudwatch-logs.js'
 import { elasticsearchSink } from './siem/elasticsearch.js'
+import { splunkHecSink } from './siem/splunk-hec.js'
 
 builtins.register(containerSink)
 builtins.register(fileSink)
 builtins.register(stdoutSink)
 builtins.register(cloudwatchLogsSink)
 builtins.register(elasticsearchSink)
+builtins.register(splunkHecSink)

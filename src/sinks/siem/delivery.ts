@@ -10,8 +10,8 @@ import type { Batch, LinesBatch, SinkBuildContext, SinkInstance } from '../../co
 /** What the service said about one event of a request. */
 export type ItemOutcome =
   | { ok: true }
-  /** Transient (throttled, busy): send it again after a backoff. */
-  | { retry: string }
+  /** Transient (throttled, busy): send it again after a backoff. `free`: not its fault, the attempt is not counted. */
+  | { retry: string; free?: boolean }
   /** Permanent: the event goes to the dead letters with this reason. */
   | { fail: string; code?: ErrorCode }
 
@@ -236,6 +236,7 @@ export class DeliverySink<E> implements SinkInstance {
           const it = req[i]!
           if ('ok' in r) this.stats.accepted++
           else if ('fail' in r) this.#dead(it.raw, it.at, r.code ?? 'MAIF_ERR_SIEM_REJECTED', r.fail, it.attempts)
+          else if (r.free) { it.attempts--; next.push(it) }
           else if (it.attempts >= this.#o.maxAttempts) this.#dead(it.raw, it.at, 'MAIF_ERR_SIEM_REJECTED', `still refused after ${it.attempts} attempts: ${r.retry}`, it.attempts)
           else next.push(it)
         }
