@@ -80,6 +80,15 @@ lint, plus the environment: keyring readable, inputs present, outputs writable. 
 ${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,
+  audit: `usage: maif audit FILE [--keyring DIR] [--pub FILE]... [--json] [--since TIME] [--action ACTION]
+Lists and verifies an audit trail: the AUDT blocks of a container (released only after the signed checkpoint
+covering them verifies) or a JSONL audit log. Checks each log's sequence and hash chain. Exit 1 on any failure.
+  --keyring DIR      decrypts the audit blocks, and pins its signing key
+  --pub FILE         pin another signer's public key (repeatable)
+  --json             the result as one JSON object (events, chain report, container result)
+  --since TIME       only events at or after TIME (ISO 8601, or 30m, 24h, 7d back from now)
+  --action ACTION    only this action, or a prefix ending in * (container.*)
+${KEYRING_NOTE}`,
 }
 
 /** The overview: one synopsis per command. */

@@ -6,6 +6,7 @@ import { compress } from './compress.js'
 import { encrypt } from './encrypt.js'
 import { chain } from './chain.js'
 import { sign } from './sign.js'
+import { audit } from './audit.js'
 
 builtins.register(validateJson)
 builtins.register(frame)
@@ -13,3 +14,4 @@ builtins.register(compress)
 builtins.register(encrypt)
 builtins.register(chain)
 builtins.register(sign)
+builtins.register(audit)
