@@ -2,6 +2,7 @@ import { verifyContainer } from '../core/container/verify.js'
 import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
+import { auditCli } from './audit-log.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -22,15 +23,22 @@ export default async function cat(args: string[]): Promise<number> {
     const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
+      auditCli({ action: 'container.decrypt', outcome: 'success', category: ['file'], type: ['access'], file: { path: positionals[0]! }, maif: { seq, blocks_decrypted: 1 } })
       if (wanted(b.type)) await writeOut(out, b.data)
     } finally {
       await reader.close()
     }
     return 0
   }
+  let released = 0
   const r = await verifyContainer(positionals[0]!, {
     keyProvider: keyring, pinned, ...(window === undefined ? {} : { window }), ...limit,
-    onBlock: async (b) => { if (wanted(b.type)) await writeOut(out, b.data) },
+    onBlock: async (b) => { released++; if (wanted(b.type)) await writeOut(out, b.data) },
+  })
+  auditCli({
+    action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
+    ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message } } : {}),
+    maif: { container_id: r.containerId, blocks_decrypted: released, tree_size: r.treeSize },
   })
   if (!r.ok) {
     for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)

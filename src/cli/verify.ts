@@ -4,6 +4,7 @@ import { verifyContainer, type VerifyResult, type Witness } from '../core/contai
 import { WorkerPool } from '../core/workers/worker-pool.js'
 import { bytesOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
+import { auditCli } from './audit-log.js'
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
 function parseWitness(w: unknown): Witness {
@@ -37,6 +38,11 @@ export default async function verify(args: string[]): Promise<number> {
   } finally {
     await pool?.close()
   }
+  auditCli({
+    action: 'container.verify', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
+    ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message }, reason: `${r.errors.length} verification error(s)` } : {}),
+    maif: { container_id: r.containerId, tree_size: r.treeSize, root: r.root, signers: r.signers.map((s) => s.keyId), decrypted: r.decrypted, error_codes: r.errors.map((e) => e.code) },
+  })
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
   else {
     const signer = r.signers.map((s) => `${s.keyId.slice(0, 16)}… (${s.alg}, ${s.pinned ? 'pinned' : 'UNPINNED'})`).join(', ') || 'none'
