@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   validate: () => import('./cli/validate.js'),
   schema: () => import('./cli/schema.js'),
   audit: () => import('./cli/audit.js'),
+  compliance: () => import('./cli/compliance.js'),
 }
 
 const USAGE_CODES = new Set<ErrorCode>(['MAIF_ERR_NO_SPACE', 'MAIF_ERR_LOCKED', 'MAIF_ERR_SIGNER_MISMATCH', 'MAIF_ERR_PLAINTEXT_APPEND', 'MAIF_ERR_USAGE', 'MAIF_ERR_INVALID_OPTION', 'MAIF_ERR_IO', 'MAIF_ERR_KEYRING', 'MAIF_ERR_KEY_UNAVAILABLE', 'MAIF_ERR_PIPELINE_DEF', 'MAIF_ERR_PATH_CONFLICT', 'MAIF_ERR_ENV', 'MAIF_ERR_FIPS'])

@@ -80,6 +80,13 @@ lint, plus the environment: keyring readable, inputs present, outputs writable. 
 ${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,
+  compliance: `usage: maif compliance check [FILE] [--fips] [--json] [--keyring DIR]
+Reports the crypto module (Node's OpenSSL version, FIPS mode) and the algorithms a pipeline definition or a
+container uses, each APPROVED / NOT APPROVED / CONDITIONAL with its standard (FIPS 140-3 terms).
+  --fips             a gate: exit 1 unless FIPS mode is active and every security function is approved
+                     (also when the pipeline sets security.fips: true)
+  --json             the report as one JSON object
+  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm`,
   audit: `usage: maif audit FILE [--keyring DIR] [--pub FILE]... [--json] [--since TIME] [--action ACTION]
 Lists and verifies an audit trail: the AUDT blocks of a container (released only after the signed checkpoint
 covering them verifies) or a JSONL audit log. Checks each log's sequence and hash chain. Exit 1 on any failure.

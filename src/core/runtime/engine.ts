@@ -6,7 +6,9 @@
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Logger } from 'pino'
+import { getFips } from 'node:crypto'
 import { MaifError, wrapError } from '../errors.js'
+import { requireFips } from '../format/signing.js'
 import { WorkerPool } from '../workers/worker-pool.js'
 import { builtins, type ComponentRegistry, type ComponentSpec, type SinkSpec, type TransformSpec } from './component.js'
 import { checkPipeline, componentsOf, formatIssue, PipelineDefError } from './pipeline-def.js'
@@ -79,6 +81,11 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const checked = checkPipeline(def, { registry })
   const problems = checked.issues.filter((i) => i.severity === 'error')
   if (problems.length) throw new PipelineDefError('MAIF_ERR_PIPELINE_DEF', `the pipeline is invalid:\n${problems.map(formatIssue).join('\n')}`, problems)
+  // FIPS mode fails closed before anything is opened: maif cannot enable FIPS, only refuse to run without it.
+  if (def.security?.fips) {
+    if (getFips() !== 1) throw new MaifError('MAIF_ERR_FIPS', `pipeline ${def.name ?? ''} sets security.fips: true, but Node is not running an OpenSSL FIPS provider (crypto.getFips() is 0); start Node with --enable-fips and a FIPS-enabled OpenSSL configuration, or remove security.fips`.replace('pipeline  ', 'pipeline '))
+    requireFips()
+  }
   const cwd = opts.cwd ?? process.cwd()
   await refusePathConflicts(def, registry, cwd)
   const name = def.name ?? 'pipeline'

@@ -51,6 +51,7 @@ export const RetrySchema = z.strictObject({
 export const SecuritySchema = z.strictObject({
   requireEncryption: z.boolean().describe('default true: a container sink needs an encrypt stage').optional(),
   keyring: z.string().min(1).describe('default keyring directory').optional(),
+  fips: z.boolean().describe('refuse to run unless Node runs an OpenSSL FIPS provider (crypto.getFips() = 1); then Ed25519 signing keys are refused').optional(),
 })
 
 /** One component entry: `{ type, label?, ...options }`; its options are checked by the component's schema. */
