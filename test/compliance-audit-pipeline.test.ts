@@ -27,6 +27,8 @@ t.test('fan-out to a container and three SIEMs', async (t) => {
     MAIF_IN: repoPath('samples/agent-logs.jsonl'), MAIF_KEYRING: keys.dir, MAIF_OUT: out,
     ES_URL: es.url, ES_API_KEY: 'test-api-key', SPLUNK_HEC_URL: hec.url, SPLUNK_HEC_TOKEN: hec.token,
   })
+  const lint = await maif(['lint', repoPath('pipelines/compliance-audit.yaml')], { env: { ES_URL: es.url, ES_API_KEY: 'k', SPLUNK_HEC_URL: hec.url, SPLUNK_HEC_TOKEN: 't' } })
+  t.equal(lint.code, 0, lint.stdout + lint.stderr)
   const loaded = await loadPipelineFile(repoPath('pipelines/compliance-audit.yaml'), {})
   const report = await runPipeline(loaded.definition, { cwd: dir })
   t.equal(report.reconciled, true)

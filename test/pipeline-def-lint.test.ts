@@ -47,7 +47,7 @@ t.test('JSON files get lines and columns too (tabs count as one column)', async 
   ])
   t.equal(issues[0]!.message, 'transforms[0].blockMs must be at least 0, got number -5')
   t.equal(issues[2]!.message, "duplicate key 'codec': map keys must be unique")
-  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, file, stdout")
+  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, file, stdout, cloudwatch-logs, elasticsearch, splunk-hec")
 })
 
 t.test('stage ordering and sign/chain rules, each at its stage', async (t) => {

@@ -256,7 +256,7 @@ t.test('helpers', async (t) => {
   t.equal(parseDurationMs('1.5m'), 90_000)
   t.equal(parseDurationMs('1h'), 3_600_000)
   t.throws(() => parseDurationMs('2 days'), RangeError)
-  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block']])
+  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block'], ['audit', 'record']])
   const d = pipelineSchema().parse(minimal())
   t.equal(resolveDeadLetter(d), undefined, 'no container, no default dead-letter file')
   t.strictSame(resolveSinks(d), { mode: 'all', outputs: [{ type: 'stdout' }] })
@@ -387,7 +387,7 @@ t.test('JSON Schema for editors', async (t) => {
   t.strictSame(items.oneOf.map((o) => o.properties.type.const), builtins.types('transform'))
   for (const o of items.oneOf) t.equal(o.additionalProperties, false, `${o.properties.type.const} is strict`)
   const sink = props.sink as { oneOf: { properties: { type: { const: string } } }[] }
-  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'file', 'stdout'])
+  t.strictSame(sink.oneOf.map((o) => o.properties.type.const), ['container', 'file', 'stdout', 'cloudwatch-logs', 'elasticsearch', 'splunk-hec'])
   const withPluginSchema = pipelineJsonSchema({ registry: withPlugin }) as { properties: { transforms: { items: { oneOf: { properties: { type: { const: string } } }[] } } } }
   t.ok(withPluginSchema.properties.transforms.items.oneOf.some((o) => o.properties.type.const === 'redact-emails'), 'a registered component appears in the schema')
   t.equal((pipelineJsonSchema({ target: 'draft-7' }) as { $schema: string }).$schema, 'http://json-schema.org/draft-07/schema#')
