@@ -91,6 +91,8 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const name = def.name ?? 'pipeline'
   const metrics = opts.metrics ?? new RunMetrics(name, def.labels)
   const log = opts.logger?.child({ pipeline: name })
+  const cwConf = def.observability?.cloudwatch
+  const cloudwatch = cwConf ? (await import('./cloudwatch-metrics.js')).startCloudWatchMetrics(metrics, { ...cwConf, logger: log }) : null
   const stop = opts.stop ?? new AbortController().signal
   const sinks = resolveSinks(def)
   const retry = retryPolicy(def)
@@ -249,6 +251,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     await Promise.all(outputs.map(async (o) => { await o.sink.destroy?.(err as Error) }))
     throw err
   } finally {
+    await cloudwatch?.stop()
     await ackChain.catch(() => undefined)
     await deadLetters.close().catch(() => undefined)
     await source?.close?.().catch(() => undefined)
