@@ -381,7 +381,7 @@ t.test('JSON Schema for editors', async (t) => {
   t.equal(s.additionalProperties, false)
   t.strictSame(s.required, ['source'])
   const props = s.properties as Record<string, Record<string, unknown>>
-  t.strictSame(Object.keys(props).sort(), ['$schema', 'batching', 'concurrency', 'deadLetter', 'labels', 'name', 'retry', 'security', 'sink', 'sinks', 'source', 'transforms'].sort())
+  t.strictSame(Object.keys(props).sort(), ['$schema', 'batching', 'concurrency', 'deadLetter', 'labels', 'name', 'observability', 'retry', 'security', 'sink', 'sinks', 'source', 'transforms'].sort())
   // Derived from the registry: exactly the registered transforms and sinks, each strict.
   const items = props.transforms!.items as { oneOf: { properties: { type: { const: string } }; additionalProperties: unknown }[] }
   t.strictSame(items.oneOf.map((o) => o.properties.type.const), builtins.types('transform'))

@@ -39,7 +39,7 @@ Verifies every box, the hash chain, the Merkle tree, every checkpoint signature 
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K, the
                      writer's segment size; K, M, G suffixes)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--window BYTES] [--max-box BYTES]
+  cat: `usage: maif cat FILE [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N] [--jsonl] [--grant FILE] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
   --keyring DIR      decrypts, and pins its signing key
@@ -47,6 +47,9 @@ key: blocks are held until then (at most --window bytes), and a block no valid c
   --type TYPE        only blocks of this type (FourCC, e.g. JSON)
   --seq N            one block, by random access (checked against the last signed checkpoint)
   --jsonl            only JSON and TEXT blocks, one record per line
+  --grant FILE       read as this grant ({ user, clearance, compartments?, expires? }): blocks whose
+                     classification label it does not cover are withheld, audited (MAIF_AUDIT_LOG), and
+                     the command exits 1 with MAIF_ERR_ACCESS_DENIED
   --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)
 ${KEYRING_NOTE}`,

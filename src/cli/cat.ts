@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises'
 import { verifyContainer } from '../core/container/verify.js'
+import { denial, parseGrant, parseLabel, type Grant } from '../core/compliance/access.js'
+import { MaifError, wrapError } from '../core/errors.js'
 import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
@@ -6,7 +9,7 @@ import { auditCli } from './audit-log.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' }, window: { type: 'string' }, 'max-box': { type: 'string' },
+    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, grant: { type: 'string' }, jsonl: { type: 'boolean' }, window: { type: 'string' }, 'max-box': { type: 'string' },
   })
   if (positionals.length !== 1) usage('cat takes one FILE')
   const window = bytesOpt(values.window, 'window')
@@ -16,6 +19,23 @@ export default async function cat(args: string[]): Promise<number> {
   if (!keyring) usage('cat needs a keyring to decrypt: --keyring DIR or MAIF_KEYRING')
   const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
+  const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
+  let denied = 0
+  /** With --grant, a block the grant does not cover is withheld and the refusal audited. */
+  const allowed = (b: { seq: number; type: string; pub: Record<string, unknown> }): boolean => {
+    if (!grant) return true
+    let why: string | null
+    try {
+      why = denial(grant, parseLabel(typeof b.pub.label === 'string' ? b.pub.label : undefined))
+    } catch (err) {
+      why = (err as Error).message
+    }
+    if (why === null) return true
+    denied++
+    auditCli({ action: 'access.denied', outcome: 'failure', category: ['file'], type: ['denied'], file: { path: positionals[0]! }, reason: why, error: { code: 'MAIF_ERR_ACCESS_DENIED' }, maif: { seq: b.seq, block_type: b.type, label: typeof b.pub.label === 'string' ? b.pub.label : 'UNCLASSIFIED', grant_user: grant.user } })
+    process.stderr.write(`maif: MAIF_ERR_ACCESS_DENIED: block ${b.seq} withheld: ${why}\n`)
+    return false
+  }
   const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
   if (values.seq !== undefined) {
     const seq = Number(values.seq)
@@ -23,6 +43,7 @@ export default async function cat(args: string[]): Promise<number> {
     const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keyring, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
+      if (!allowed(b)) throw new MaifError('MAIF_ERR_ACCESS_DENIED', `block ${seq} is above the grant of ${grant!.user}`)
       auditCli({ action: 'container.decrypt', outcome: 'success', category: ['file'], type: ['access'], file: { path: positionals[0]! }, maif: { seq, blocks_decrypted: 1 } })
       if (wanted(b.type)) await writeOut(out, b.data)
     } finally {
@@ -33,16 +54,27 @@ export default async function cat(args: string[]): Promise<number> {
   let released = 0
   const r = await verifyContainer(positionals[0]!, {
     keyProvider: keyring, pinned, ...(window === undefined ? {} : { window }), ...limit,
-    onBlock: async (b) => { released++; if (wanted(b.type)) await writeOut(out, b.data) },
+    onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await writeOut(out, b.data) },
   })
   auditCli({
     action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
     ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message } } : {}),
     maif: { container_id: r.containerId, blocks_decrypted: released, tree_size: r.treeSize },
   })
+  if (denied > 0) throw new MaifError('MAIF_ERR_ACCESS_DENIED', `${denied} block(s) withheld: above the grant of ${grant!.user} (the refusals are in the audit log when MAIF_AUDIT_LOG is set)`)
   if (!r.ok) {
     for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)
     return 1
   }
   return 0
+}
+
+async function readGrant(path: string): Promise<Grant> {
+  let v: unknown
+  try {
+    v = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw wrapError('MAIF_ERR_USAGE', `--grant ${path} is not a readable JSON file`, err)
+  }
+  return parseGrant(v)
 }
