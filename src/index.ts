@@ -64,3 +64,4 @@ export { DeliverySink, backoffMs, type ServiceAdapter, type ItemOutcome, type De
 export { cloudwatchLogsSink, planLogEvents, CWL_LIMITS } from './sinks/siem/cloudwatch-logs.js'
 export { elasticsearchSink, ECS_MAPPINGS } from './sinks/siem/elasticsearch.js'
 export { splunkHecSink } from './sinks/siem/splunk-hec.js'
+export { parseLabel, formatLabel, denial, parseGrant, type Label, type Grant } from './core/compliance/access.js'
