@@ -26,6 +26,8 @@ const COMMANDS: Record<string, Command> = {
   pubkey: () => import('./cli/pubkey.js'),
   search: () => import('./cli/search.js'),
   index: () => import('./cli/index-cmd.js'),
+  audit: () => import('./cli/audit.js'),
+  compliance: () => import('./cli/compliance.js'),
 }
 
 // Exit 2: usage, environment and I/O problems (the input or the setup is wrong, not the data). One code a line.

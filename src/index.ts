@@ -81,3 +81,16 @@ export { openByteSource, withSource, type OpenSourceOptions } from './core/forma
 export { isS3Url, parseS3Url, s3Url, type S3Location } from './core/aws/s3-url.js'
 export { s3Source } from './sources/s3/index.js'
 export { s3Sink } from './sinks/s3/index.js'
+
+// Compliance: audit trail, FIPS and STIG checks, SIEM sinks.
+export {
+  AuditLogger, AuditChainVerifier, verifyAuditChain, eventHash, assertNoSecrets, CLASSIFICATIONS, ECS_VERSION,
+  type AuditEvent, type AuditInput, type AuditLoggerOptions, type AuditChainReport, type AuditChainIssue, type Classification, type Outcome,
+} from './core/audit/events.js'
+export { ALGORITHMS, describeAlgorithms, cryptoModuleStatus, type AlgorithmUse, type AlgorithmId, type Approval, type CryptoModuleStatus } from './core/compliance/fips.js'
+export { checkPassphrase, assertPassphrase, charactersChanged, STIG_PASSPHRASE_POLICY, type PassphrasePolicy, type PassphraseCheck } from './core/compliance/passphrase.js'
+export { DeliverySink, backoffMs, type ServiceAdapter, type ItemOutcome, type DeliveryOptions, type DeliveryStats, type Pending } from './sinks/siem/delivery.js'
+export { cloudwatchLogsSink, planLogEvents, CWL_LIMITS } from './sinks/siem/cloudwatch-logs.js'
+export { elasticsearchSink, ECS_MAPPINGS } from './sinks/siem/elasticsearch.js'
+export { splunkHecSink } from './sinks/siem/splunk-hec.js'
+export { parseLabel, formatLabel, denial, parseGrant, type Label, type Grant } from './core/compliance/access.js'

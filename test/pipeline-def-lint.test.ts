@@ -31,7 +31,7 @@ t.test('schema errors point at the offending line and column (YAML)', async (t) 
   t.equal(issues[0]!.message, 'source.concurrency must be an integer, got the string "two"')
   t.strictSame(issues[0]!.path, ['source', 'concurrency'])
   t.equal(issues[1]!.message, "unknown key 'blockRecrods' in the frame stage (transforms[0])")
-  t.equal(issues[1]!.hint, "did you mean 'blockRecords'? Allowed keys: type, label, blockRecords, blockBytes, blockMs, blockType, agent")
+  t.equal(issues[1]!.hint, "did you mean 'blockRecords'? Allowed keys: type, label, blockRecords, blockBytes, blockMs, blockType, agent, classification")
   t.equal(issues[1]!.atKey, true)
   t.equal(issues[2]!.message, "duplicate key 'codec': map keys must be unique")
   t.equal(issues[3]!.message, `sink.fsync must be one of 'commit', 'never', got the string "sometimes"`)
@@ -47,7 +47,7 @@ t.test('JSON files get lines and columns too (tabs count as one column)', async 
   ])
   t.equal(issues[0]!.message, 'transforms[0].blockMs must be at least 0, got number -5')
   t.equal(issues[2]!.message, "duplicate key 'codec': map keys must be unique")
-  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, file, stdout, s3")
+  t.equal(issues[3]!.hint, "did you mean 'container'? Expected one of: container, file, stdout, kafka, s3, cloudwatch-logs, elasticsearch, splunk-hec")
 })
 
 t.test('stage ordering and sign/chain rules, each at its stage', async (t) => {

@@ -256,7 +256,7 @@ t.test('helpers', async (t) => {
   t.equal(parseDurationMs('1.5m'), 90_000)
   t.equal(parseDurationMs('1h'), 3_600_000)
   t.throws(() => parseDurationMs('2 days'), RangeError)
-  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block'], ['embed-index', 'record']])
+  t.strictSame(builtins.list('transform').map((s) => [s.type, s.stage]), [['validate-json', 'record'], ['frame', 'block'], ['compress', 'block'], ['encrypt', 'block'], ['chain', 'block'], ['sign', 'block'], ['embed-index', 'record'], ['audit', 'record']])
   const d = pipelineSchema().parse(minimal())
   t.equal(resolveDeadLetter(d), undefined, 'no container, no default dead-letter file')
   t.strictSame(resolveSinks(d), { mode: 'all', outputs: [{ type: 'stdout' }] })
@@ -381,7 +381,7 @@ t.test('JSON Schema for editors', async (t) => {
   t.equal(s.additionalProperties, false)
   t.strictSame(s.required, ['source'])
   const props = s.properties as Record<string, Record<string, unknown>>
-  t.strictSame(Object.keys(props).sort(), ['$schema', 'batching', 'concurrency', 'deadLetter', 'labels', 'name', 'retry', 'security', 'sink', 'sinks', 'source', 'transforms'].sort())
+  t.strictSame(Object.keys(props).sort(), ['$schema', 'batching', 'concurrency', 'deadLetter', 'labels', 'name', 'observability', 'retry', 'security', 'sink', 'sinks', 'source', 'transforms'].sort())
   // Derived from the registry: exactly the registered transforms and sinks, each strict.
   const items = props.transforms!.items as { oneOf: { properties: { type: { const: string } }; additionalProperties: unknown }[] }
   t.strictSame(items.oneOf.map((o) => o.properties.type.const), builtins.types('transform'))

@@ -58,7 +58,7 @@ exit 1 if any fails.
                      writer's segment size; K, M, G suffixes)
   --concurrency N    with an s3:// prefix: objects verified at once (default 4)
 ${KEYRING_NOTE}`,
-  cat: `usage: maif cat FILE|s3://BUCKET/KEY [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N [--json]] [--jsonl] [--dedupe [--dedupe-field F]] [--window BYTES] [--max-box BYTES]
+  cat: `usage: maif cat FILE|s3://BUCKET/KEY [--keyring DIR] [--pub FILE]... [--type TYPE] [--seq N [--json]] [--jsonl] [--dedupe [--dedupe-field F]] [--grant FILE] [--window BYTES] [--max-box BYTES]
 Prints the data of blocks, each only after the signed checkpoint that covers it has verified against a pinned
 key: blocks are held until then (at most --window bytes), and a block no valid checkpoint covers is never printed.
   --keyring DIR      decrypts, and pins its signing key (sessions whose keys AWS KMS wrapped decrypt without it)
@@ -71,6 +71,9 @@ key: blocks are held until then (at most --window bytes), and a block no valid c
   --dedupe           JSON records with Kafka coordinates (the kafka source's metadataField) print once: a copy
                      that at-least-once delivery wrote again (offset not above its partition's highest) is left out
   --dedupe-field F   the field holding { topic, partition, offset } (default _kafka)
+  --grant FILE       read as this grant ({ user, clearance, compartments?, expires? }): blocks whose
+                     classification label it does not cover are withheld, audited (MAIF_AUDIT_LOG), and
+                     the command exits 1 with MAIF_ERR_ACCESS_DENIED
   --window BYTES     most bytes of blocks held while waiting for their checkpoint (default 64M; K, M, G suffixes)
   --max-box BYTES    accept data boxes (and declared plaintexts) up to this size (default 4M + 64K)
 ${KEYRING_NOTE}`,
@@ -129,6 +132,22 @@ against the embeddings before it and extended with those after it; --rebuild ign
 ${KEYRING_NOTE}`,
   schema: `usage: maif schema
 Prints the JSON Schema of pipeline definitions (for editor completion).`,
+  compliance: `usage: maif compliance check [FILE] [--fips] [--json] [--keyring DIR]
+Reports the crypto module (Node's OpenSSL version, FIPS mode) and the algorithms a pipeline definition or a
+container uses, each APPROVED / NOT APPROVED / CONDITIONAL with its standard (FIPS 140-3 terms).
+  --fips             a gate: exit 1 unless FIPS mode is active and every security function is approved
+                     (also when the pipeline sets security.fips: true)
+  --json             the report as one JSON object
+  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm`,
+  audit: `usage: maif audit FILE [--keyring DIR] [--pub FILE]... [--json] [--since TIME] [--action ACTION]
+Lists and verifies an audit trail: the AUDT blocks of a container (released only after the signed checkpoint
+covering them verifies) or a JSONL audit log. Checks each log's sequence and hash chain. Exit 1 on any failure.
+  --keyring DIR      decrypts the audit blocks, and pins its signing key
+  --pub FILE         pin another signer's public key (repeatable)
+  --json             the result as one JSON object (events, chain report, container result)
+  --since TIME       only events at or after TIME (ISO 8601, or 30m, 24h, 7d back from now)
+  --action ACTION    only this action, or a prefix ending in * (container.*)
+${KEYRING_NOTE}`,
 }
 
 /** The overview: one synopsis per command. */

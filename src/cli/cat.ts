@@ -1,14 +1,19 @@
 import { isUtf8 } from 'node:buffer'
+import { readFile } from 'node:fs/promises'
 import { verifyContainer } from '../core/container/verify.js'
+import { denial, parseGrant, parseLabel, type Grant } from '../core/compliance/access.js'
+import { MaifError, wrapError } from '../core/errors.js'
 import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { OffsetDedupe } from '../core/kafka/dedupe.js'
+import { auditCli } from './audit-log.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, jsonl: { type: 'boolean' }, json: { type: 'boolean' }, dedupe: { type: 'boolean' }, 'dedupe-field': { type: 'string' }, window: { type: 'string' }, 'max-box': { type: 'string' },
+    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, type: { type: 'string' }, seq: { type: 'string' }, grant: { type: 'string' }, jsonl: { type: 'boolean' }, json: { type: 'boolean' },
+    dedupe: { type: 'boolean' }, 'dedupe-field': { type: 'string' }, window: { type: 'string' }, 'max-box': { type: 'string' },
   })
   if (positionals.length !== 1) usage('cat takes one FILE')
   if (values.json && values.seq === undefined) usage('--json describes one block: use it with --seq N')
@@ -23,6 +28,23 @@ export default async function cat(args: string[]): Promise<number> {
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
   const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
   const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
+  const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
+  let denied = 0
+  /** With --grant, a block the grant does not cover is withheld and the refusal audited. */
+  const allowed = (b: { seq: number; type: string; pub: Record<string, unknown> }): boolean => {
+    if (!grant) return true
+    let why: string | null
+    try {
+      why = denial(grant, parseLabel(typeof b.pub.label === 'string' ? b.pub.label : undefined))
+    } catch (err) {
+      why = (err as Error).message
+    }
+    if (why === null) return true
+    denied++
+    auditCli({ action: 'access.denied', outcome: 'failure', category: ['file'], type: ['denied'], file: { path: positionals[0]! }, reason: why, error: { code: 'MAIF_ERR_ACCESS_DENIED' }, maif: { seq: b.seq, block_type: b.type, label: typeof b.pub.label === 'string' ? b.pub.label : 'UNCLASSIFIED', grant_user: grant.user } })
+    process.stderr.write(`maif: MAIF_ERR_ACCESS_DENIED: block ${b.seq} withheld: ${why}\n`)
+    return false
+  }
   const wanted = (type: string): boolean => (values.type === undefined || values.type === type) && (!values.jsonl || type === 'JSON' || type === 'TEXT')
   if (values.seq !== undefined) {
     const seq = Number(values.seq)
@@ -30,6 +52,8 @@ export default async function cat(args: string[]): Promise<number> {
     const reader = await ContainerReader.open(positionals[0]!, { keyProvider: keys, pinned, ...limit })
     try {
       const b = await reader.readBlock(seq)
+      if (!allowed(b)) throw new MaifError('MAIF_ERR_ACCESS_DENIED', `block ${seq} is above the grant of ${grant!.user}`)
+      auditCli({ action: 'container.decrypt', outcome: 'success', category: ['file'], type: ['access'], file: { path: positionals[0]! }, maif: { seq, blocks_decrypted: 1 } })
       if (values.json) {
         // The block, and what reading it cost: for an s3:// object, the HEAD and ranged GETs and their bytes.
         const utf8 = isUtf8(b.data)
@@ -43,14 +67,31 @@ export default async function cat(args: string[]): Promise<number> {
     }
     return 0
   }
+  let released = 0
   const r = await verifyContainer(positionals[0]!, {
     keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit,
-    onBlock: async (b) => { if (wanted(b.type)) await emit(b.type, b.data) },
+    onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await emit(b.type, b.data) },
   })
+  auditCli({
+    action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
+    ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message } } : {}),
+    maif: { container_id: r.containerId, blocks_decrypted: released, tree_size: r.treeSize },
+  })
+  if (denied > 0) throw new MaifError('MAIF_ERR_ACCESS_DENIED', `${denied} block(s) withheld: above the grant of ${grant!.user} (the refusals are in the audit log when MAIF_AUDIT_LOG is set)`)
   if (!r.ok) {
     for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)
     return 1
   }
   if (dedupe?.dropped) process.stderr.write(`maif: ${dedupe.dropped} duplicate records left out (--dedupe)\n`)
   return 0
+}
+
+async function readGrant(path: string): Promise<Grant> {
+  let v: unknown
+  try {
+    v = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw wrapError('MAIF_ERR_USAGE', `--grant ${path} is not a readable JSON file`, err)
+  }
+  return parseGrant(v)
 }

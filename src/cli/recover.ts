@@ -1,6 +1,7 @@
 import { recoverContainer, type RecoverResult } from '../core/container/recover.js'
 import { parse, strOpt, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
+import { auditCli } from './audit-log.js'
 
 function where(offset: number | null, seq: number | null): string {
   return `offset ${offset ?? '-'}${seq === null ? '' : ` (box #${seq})`}`
@@ -30,6 +31,12 @@ export default async function recover(args: string[]): Promise<number> {
   const pinned = await pinnedKeys(values.pub, keyring)
   const file = positionals[0]!
   const r = await recoverContainer(file, { dryRun: values['dry-run'] === true, ...(salvage === undefined ? {} : { salvage }), ...(pinned.length ? { pinned } : {}) })
+  auditCli({
+    action: 'container.recover', outcome: r.action === 'refused' ? 'failure' : 'success', category: ['file'], type: [r.action === 'cut' ? 'change' : 'info'], file: { path: file },
+    reason: r.action === 'refused' ? 'damage before committed data: nothing cut' : `${r.action}${r.reason ? `: ${r.reason}` : ''}`,
+    ...(r.damage ? { error: { code: r.damage.code, message: r.damage.message } } : {}),
+    maif: { action: r.action, bytes_cut: r.action === 'cut' ? r.droppedBytes : 0, boxes_cut: r.action === 'cut' ? r.droppedBoxes : 0, kept_bytes: r.keptBytes, tree_size: r.treeSize, saved_to: r.savedTo ?? null },
+  })
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n')
   switch (r.action) {
     case 'refused':

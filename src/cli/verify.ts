@@ -6,6 +6,7 @@ import { isS3Url, parseS3Url } from '../core/aws/s3-url.js'
 import { bytesOpt, intOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
+import { auditCli } from './audit-log.js'
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
 function parseWitness(w: unknown): Witness {
@@ -48,6 +49,11 @@ export default async function verify(args: string[]): Promise<number> {
   } finally {
     await pool?.close()
   }
+  auditCli({
+    action: 'container.verify', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
+    ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message }, reason: `${r.errors.length} verification error(s)` } : {}),
+    maif: { container_id: r.containerId, tree_size: r.treeSize, root: r.root, signers: r.signers.map((s) => s.keyId), decrypted: r.decrypted, error_codes: r.errors.map((e) => e.code) },
+  })
   // --embeddings: every embedding block still matches the records it embeds (a second, decrypting pass).
   let embeddings: { ok: boolean; embeddings?: number; error?: string } | undefined
   if (values.embeddings && r.ok) {

@@ -72,6 +72,12 @@ export const ErrorCodes = {
   MAIF_ERR_KAFKA_PRODUCE: 'the Kafka broker did not acknowledge produced records after the retries',
 
   // compliance: audit, access control, SIEM sinks
+  MAIF_ERR_SIEM_UNAVAILABLE: 'a SIEM service (CloudWatch Logs, Elasticsearch, Splunk HEC) kept failing after every retry; nothing was acknowledged',
+  MAIF_ERR_SIEM_REJECTED: 'a SIEM service refused an event for good (it went to the dead letters with the reason)',
+  MAIF_ERR_SIEM_AUTH: 'a SIEM service refused the credentials or token',
+  MAIF_ERR_AUDIT: 'an audit event is malformed, or the audit trail is broken (sequence gap, hash chain)',
+  MAIF_ERR_ACCESS_DENIED: 'the reader lacks the clearance or compartments a block requires',
+  MAIF_ERR_PASSPHRASE_POLICY: 'a passphrase does not meet the password policy (STIG profile)',
 
   // semantic layer: embeddings, index, search
   MAIF_ERR_EMBEDDER_UNAVAILABLE: 'the configured embedder is not available in this build or environment',

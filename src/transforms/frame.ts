@@ -3,6 +3,8 @@
 import { z } from 'zod'
 import { BLOCK_TYPES, isWritableDataType } from '../core/format/format.js'
 import { defineTransform } from '../core/runtime/component.js'
+import { CLASSIFICATIONS } from '../core/audit/events.js'
+import { formatLabel } from '../core/compliance/access.js'
 import type { WriteStage } from '../core/container/write-path.js'
 import type { FramerOptions } from '../core/container/write/framer.js'
 
@@ -24,6 +26,10 @@ export const frame = defineTransform({
       .meta({ description: 'FourCC data type of the blocks (default from the records: JSON, TEXT, BINA)', examples: Object.keys(BLOCK_TYPES) })
       .optional(),
     agent: z.string().min(1).describe('agent id recorded in each block').optional(),
+    classification: z.strictObject({
+      level: z.enum(CLASSIFICATIONS),
+      compartments: z.array(z.string().regex(/^[A-Z0-9][A-Z0-9_-]{0,31}$/, 'a compartment is 1-32 upper-case letters, digits, _ or -')).optional(),
+    }).describe('classification label of every block (authenticated cleartext metadata); readers need a grant that covers it').optional(),
   },
   build(o, ctx): WriteStage {
     const options: FramerOptions = {}
@@ -34,6 +40,7 @@ export const frame = defineTransform({
     options.blockMs = o.blockMs ?? ctx.batching.periodMs ?? DEFAULT_BLOCK_MS
     if (o.blockType) options.type = o.blockType
     if (o.agent) options.agent = o.agent
+    if (o.classification) options.label = formatLabel({ level: o.classification.level, compartments: o.classification.compartments ?? [] })
     return { type: 'frame', options }
   },
 })

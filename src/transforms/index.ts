@@ -7,6 +7,7 @@ import { encrypt } from './encrypt.js'
 import { chain } from './chain.js'
 import { sign } from './sign.js'
 import { embedderIndexer } from './embedder-indexer.js'
+import { audit } from './audit.js'
 
 builtins.register(validateJson)
 builtins.register(frame)
@@ -15,3 +16,4 @@ builtins.register(encrypt)
 builtins.register(chain)
 builtins.register(sign)
 builtins.register(embedderIndexer)
+builtins.register(audit)

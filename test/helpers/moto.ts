@@ -58,7 +58,13 @@ export async function startMoto(t?: Test): Promise<MotoServer> {
   let err = ''
   child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-8000) })
   const spawnFailed = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`cannot run ${python}: ${e.message}\nInstall moto with: ${INSTALL}`))))
-  await Promise.race([ready(endpoint, child, () => err, 20_000), spawnFailed])
+  try {
+    await Promise.race([ready(endpoint, child, () => err, 20_000), spawnFailed])
+  } catch (e) {
+    // A server that is still starting would keep the test process alive after the failure: stop it.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    throw e
+  }
 
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs'
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Logger } from 'pino'
+import { getFips } from 'node:crypto'
 import { MaifError, wrapError } from '../errors.js'
+import { requireFips } from '../format/signing.js'
 import { WorkerPool } from '../workers/worker-pool.js'
 import { builtins, type ComponentRegistry, type ComponentSpec, type SinkSpec, type TransformSpec } from './component.js'
 import { checkPipeline, componentsOf, formatIssue, PipelineDefError } from './pipeline-def.js'
@@ -50,11 +52,15 @@ export interface RunReport {
   dropped: number
   /** Records transforms added beside the source's (embeddings, index entries): not part of the reconciliation. */
   emitted: number
-  /** recordsIn = delivered + deadLetters + dropped. */
+  /**
+   * recordsIn = delivered + deadLetters + dropped, where the dead letters an output sent after the record
+   * reached it (a SIEM refusing an event) are not counted again: those records were delivered.
+   */
   reconciled: boolean
   files: number
   bytes: number
-  outputs: Array<{ type: string; label: string; path: string | null; records: number; commits: number }>
+  /** records: settled in this output (accepted, or dead-lettered by it: `deadLetters`). */
+  outputs: Array<{ type: string; label: string; path: string | null; records: number; commits: number; deadLetters: number }>
   deadLetterFile: string | null
   cursor: string | null
   durationMs: number
@@ -76,11 +82,18 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const checked = checkPipeline(def, { registry })
   const problems = checked.issues.filter((i) => i.severity === 'error')
   if (problems.length) throw new PipelineDefError('MAIF_ERR_PIPELINE_DEF', `the pipeline is invalid:\n${problems.map(formatIssue).join('\n')}`, problems)
+  // FIPS mode fails closed before anything is opened: maif cannot enable FIPS, only refuse to run without it.
+  if (def.security?.fips) {
+    if (getFips() !== 1) throw new MaifError('MAIF_ERR_FIPS', `pipeline ${def.name ?? ''} sets security.fips: true, but Node is not running an OpenSSL FIPS provider (crypto.getFips() is 0); start Node with --enable-fips and a FIPS-enabled OpenSSL configuration, or remove security.fips`.replace('pipeline  ', 'pipeline '))
+    requireFips()
+  }
   const cwd = opts.cwd ?? process.cwd()
   await refusePathConflicts(def, registry, cwd)
   const name = def.name ?? 'pipeline'
   const metrics = opts.metrics ?? new RunMetrics(name, def.labels)
   const log = opts.logger?.child({ pipeline: name })
+  const cwConf = def.observability?.cloudwatch
+  const cloudwatch = cwConf ? (await import('./cloudwatch-metrics.js')).startCloudWatchMetrics(metrics, { ...cwConf, logger: log }) : null
   const stop = opts.stop ?? new AbortController().signal
   const sinks = resolveSinks(def)
   const retry = retryPolicy(def)
@@ -111,16 +124,13 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
       deadLetters.write(deadLetterOf(dlStage, label, d))
     },
   })
-  const noAcks: SinkAcks = { committing: async () => undefined, committed: () => undefined }
   // A record an output sends to the dead letters (too large for a Kafka message, refused by an index) reached
-  // the outputs but was not delivered: it is counted once, as a dead letter.
-  let outputDeadLetters = 0
+  // the outputs but was not delivered: it is counted once, as a dead letter, and reported per output.
+  const outputDeadLetters = new Map<string, number>()
+  const noAcks: SinkAcks = { committing: async () => undefined, committed: () => undefined }
   const sinkContext = (type: string, label: string, acks: SinkAcks, blockStages: BlockStageEntry[]): SinkBuildContext => {
     const base = context(type, label)
-    return {
-      ...base, acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name,
-      deadLetter: (d: DeadLetterInput) => { outputDeadLetters++; base.deadLetter(d) },
-    }
+    return { ...base, deadLetter: (d) => { outputDeadLetters.set(label, (outputDeadLetters.get(label) ?? 0) + 1); base.deadLetter(d) }, acks, blockStages, security: { requireEncryption: encryptionRequired(def) }, pipeline: name }
   }
 
   let source: SourceInstance | undefined
@@ -229,7 +239,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     log?.info({ outputs: outputs.length }, 'pipeline started')
     await pipeline([readable, process, fan], opts.signal ? { signal: opts.signal } : {})
     await ackChain
-    delivered -= outputDeadLetters
+    delivered -= sum0(outputDeadLetters)
     metrics.delivered = delivered
     await deadLetters.close()
     if (deadLetters.alreadyWritten > 0) log?.info({ deadLetters: deadLetters.alreadyWritten, path: deadLetters.path }, 'dead letters of re-read records were already written by an earlier run: counted, not written again')
@@ -241,7 +251,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     const report: RunReport = {
       pipeline: name, status: stop.aborted ? 'stopped' : 'completed', recordsIn, delivered, deadLetters: metrics.deadLetters, dropped, emitted,
       reconciled: recordsIn === delivered + metrics.deadLetters + dropped, files: st.files ?? 0, bytes: st.bytes,
-      outputs: outputs.map((o, i) => ({ type: o.type, label: o.label, path: o.sink.describe?.().path ?? null, records: tracker.committedOf(i), commits: o.sink.describe?.().commits ?? o.commits })),
+      outputs: outputs.map((o, i) => ({ type: o.type, label: o.label, path: o.sink.describe?.().path ?? null, records: tracker.committedOf(i), commits: o.sink.describe?.().commits ?? o.commits, deadLetters: outputDeadLetters.get(o.label) ?? 0 })),
       deadLetterFile: deadLetters.count ? deadLetters.path : null, cursor: src.describe?.().cursor ?? null, durationMs: Date.now() - started,
     }
     log?.info({ report }, 'pipeline finished')
@@ -250,6 +260,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     await Promise.all(outputs.map(async (o) => { await o.sink.destroy?.(err as Error) }))
     throw err
   } finally {
+    await cloudwatch?.stop()
     await ackChain.catch(() => undefined)
     await deadLetters.close().catch(() => undefined)
     await source?.close?.().catch(() => undefined)
@@ -304,6 +315,12 @@ function acknowledgedOnWrite(sink: SinkInstance, acks: SinkAcks): SinkInstance {
     ...(sink.destroy ? { destroy: (err: Error) => sink.destroy!(err) } : {}),
     ...(sink.describe ? { describe: () => sink.describe!() } : {}),
   }
+}
+
+function sum0(m: Map<string, number>): number {
+  let n = 0
+  for (const v of m.values()) n += v
+  return n
 }
 
 function retryPolicy(def: PipelineDefinition): RetryPolicy {

@@ -5,6 +5,7 @@
 // No schema has defaults or transforms: the definition the engine receives is exactly what the file says.
 import { z } from 'zod'
 import { builtins, entrySchema, type ComponentKind, type ComponentRegistry } from './component.js'
+import { awsOptionsSchema } from '../aws/config.js'
 
 export const SINK_MODES = ['all', 'fallback'] as const
 
@@ -51,6 +52,7 @@ export const RetrySchema = z.strictObject({
 export const SecuritySchema = z.strictObject({
   requireEncryption: z.boolean().describe('default true: a container sink needs an encrypt stage').optional(),
   keyring: z.string().min(1).describe('default keyring directory').optional(),
+  fips: z.boolean().describe('refuse to run unless Node runs an OpenSSL FIPS provider (crypto.getFips() = 1); then Ed25519 signing keys are refused').optional(),
 })
 
 /** One component entry: `{ type, label?, ...options }`; its options are checked by the component's schema. */
@@ -63,6 +65,17 @@ export interface ComponentEntry {
 export interface SinksDefinition { mode: (typeof SINK_MODES)[number]; outputs: ComponentEntry[] }
 export type BatchingDefinition = z.infer<typeof BatchingSchema>
 export type RetryDefinition = z.infer<typeof RetrySchema>
+/** `observability.cloudwatch`: pipeline counters to CloudWatch metrics (PutMetricData). */
+export const ObservabilitySchema = z.strictObject({
+  cloudwatch: z.strictObject({
+    namespace: z.string().min(1).max(255).regex(/^[^:]/, 'a CloudWatch namespace cannot start with ":"').describe('CloudWatch namespace, e.g. Maif/Pipelines'),
+    dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).describe('extra dimensions beside Pipeline (at most 29)').optional(),
+    intervalMs: z.int().min(1000).describe('publish every this many ms (default 60000), and once at the end').optional(),
+    aws: awsOptionsSchema.optional(),
+  }).describe('publish records in, delivered, dead letters and bytes in as Count metrics').optional(),
+})
+export type ObservabilityDefinition = z.infer<typeof ObservabilitySchema>
+
 export type SecurityDefinition = z.infer<typeof SecuritySchema>
 
 export interface PipelineDefinition {
@@ -79,6 +92,7 @@ export interface PipelineDefinition {
   concurrency?: number
   security?: SecurityDefinition
   labels?: Record<string, string>
+  observability?: ObservabilityDefinition
 }
 
 function unionOf(registry: ComponentRegistry, kind: ComponentKind, what: string): z.ZodType {
@@ -118,6 +132,7 @@ export function pipelineSchema(registry: ComponentRegistry = builtins): z.ZodTyp
       concurrency: posInt('worker threads for CPU work (JSON validation, compression)').optional(),
       security: SecuritySchema.optional(),
       labels: z.record(z.string().min(1), z.string()).describe('extra labels for metrics and logs').optional(),
+      observability: ObservabilitySchema.optional(),
     })
     .superRefine((v, ctx) => {
       if (v.sink === undefined && v.sinks === undefined) {
