@@ -8,8 +8,8 @@ import { MaifError } from '../errors.js'
 import { loadKeyring, resolveKeyringDir, type KeyProvider, type LocalKeyring } from '../format/keyring.js'
 import type { Signer } from '../format/signing.js'
 import type { AwsOptions } from '../aws/config.js'
-import { KmsKeyProvider } from '../format/kms/key-provider.js'
-import { KmsSigner } from '../format/kms/signer.js'
+import type { KmsKeyProvider } from '../format/kms/key-provider.js'
+import type { KmsSigner } from '../format/kms/signer.js'
 import { completeWritePath, type WriteStage } from '../container/write-path.js'
 import type { SinkBuildContext } from './types.js'
 
@@ -68,10 +68,11 @@ export async function containerKeys(ctx: SinkBuildContext, what: string): Promis
 
 /** The KMS data-key provider and signer that encrypt.kms / sign.kms name; `destroy` releases their clients. */
 async function openKmsKeys(enc: { keyIds: string[]; aws?: AwsOptions } | undefined, sig: { keyId: string; aws?: AwsOptions } | undefined): Promise<{ keys?: KmsKeyProvider; signer?: KmsSigner; destroy(): void }> {
-  const keys = enc ? new KmsKeyProvider({ keyIds: enc.keyIds, ...(enc.aws ? { aws: enc.aws } : {}) }) : undefined
+  // The KMS SDK is loaded only when a key is in KMS: every pipeline with a keyring would otherwise pay for it.
+  const keys = enc ? new (await import('../format/kms/key-provider.js')).KmsKeyProvider({ keyIds: enc.keyIds, ...(enc.aws ? { aws: enc.aws } : {}) }) : undefined
   let signer: KmsSigner | undefined
   try {
-    if (sig) signer = await KmsSigner.create({ keyId: sig.keyId, ...(sig.aws ? { aws: sig.aws } : {}) })
+    if (sig) signer = await (await import('../format/kms/signer.js')).KmsSigner.create({ keyId: sig.keyId, ...(sig.aws ? { aws: sig.aws } : {}) })
   } catch (err) {
     keys?.destroy()
     throw err

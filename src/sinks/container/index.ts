@@ -8,8 +8,6 @@ import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
 import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import type { AwsOptions } from '../../core/aws/config.js'
-import { KmsKeyProvider } from '../../core/format/kms/key-provider.js'
-import { KmsSigner } from '../../core/format/kms/signer.js'
 import { WriterSession } from '../../core/container/session.js'
 import { containerKeys } from '../../core/runtime/container-keys.js'
 import { defineSink } from '../../core/runtime/component.js'
@@ -126,6 +124,7 @@ async function checkKms(enc: unknown, sig: unknown, report: (what: string, messa
   const msg = (err: unknown): string => (err instanceof MaifError ? `${err.code}: ${err.message}` : String(err))
   if (e.success) {
     const keyIds = typeof e.data.keyId === 'string' ? [e.data.keyId] : e.data.keyId
+    const { KmsKeyProvider } = await import('../../core/format/kms/key-provider.js')
     const p = new KmsKeyProvider({ keyIds, ...(e.data.aws ? { aws: e.data.aws as AwsOptions } : {}) })
     try {
       await p.generateDataKey({ purpose: 'maif-validate' })
@@ -136,6 +135,7 @@ async function checkKms(enc: unknown, sig: unknown, report: (what: string, messa
     }
   }
   if (s.success && typeof s.data.keyId === 'string') {
+    const { KmsSigner } = await import('../../core/format/kms/signer.js')
     await KmsSigner.create({ keyId: s.data.keyId, ...(s.data.aws ? { aws: s.data.aws as AwsOptions } : {}) }).then((k) => k.destroy(), (err: unknown) => report('sign.kms', msg(err)))
   }
 }
