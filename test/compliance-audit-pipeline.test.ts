@@ -14,7 +14,7 @@ import { startSplunkHec } from './helpers/splunk-hec-server.js'
 import { freshKeyring, readContainer, readDeadLetters, repoPath } from './helpers/engine.js'
 import { maif } from './helpers/cli.js'
 
-t.test('fan-out to a container and three SIEMs', async (t) => {
+t.test('fan-out to a container and three SIEMs (CloudWatch on moto; loopback Elasticsearch and Splunk HEC servers)', async (t) => {
   const moto = await startMoto(t)
   const es = await startElasticsearch({ authorization: 'ApiKey test-api-key' })
   t.teardown(es.close)

@@ -26,7 +26,7 @@ const def = (node: string, extra: Record<string, unknown> = {}): PipelineDefinit
   deadLetter: { type: 'file', path: 'dead.jsonl' },
 })
 
-t.test('per-item 429 and 400, whole-request 503: each record stored once or dead-lettered with the reason', async (t) => {
+t.test('loopback Elasticsearch server: per-item 429 and 400, whole-request 503: each record stored once or dead-lettered with the reason', async (t) => {
   const es = await startElasticsearch({ authorization: AUTH })
   t.teardown(es.close)
   const dir = t.testdir()
@@ -55,7 +55,7 @@ t.test('per-item 429 and 400, whole-request 503: each record stored once or dead
   t.notOk(JSON.stringify(es.requests.map((r) => r.path)).includes('s3cret'), 'credentials travel only in the Authorization header')
 })
 
-t.test('a replay of the same records adds no copy (create with deterministic ids; 409 counts as stored)', async (t) => {
+t.test('loopback Elasticsearch server: a replay of the same records adds no copy (create with deterministic ids; 409 counts as stored)', async (t) => {
   const es = await startElasticsearch()
   t.teardown(es.close)
   const dir = t.testdir()
@@ -71,7 +71,7 @@ t.test('a replay of the same records adds no copy (create with deterministic ids
   t.ok([...before.keys()].every((k) => /^[A-Za-z0-9_-]{43}$/.test(k)), 'without idField, the id is the SHA-256 of the record')
 })
 
-t.test('an outage that ends is ridden out; one that outlasts the retries fails the run, acknowledging nothing', async (t) => {
+t.test('loopback Elasticsearch server: an outage that ends is ridden out; one that outlasts the retries fails the run, acknowledging nothing', async (t) => {
   const es = await startElasticsearch()
   t.teardown(es.close)
   t.test('ends', async (t) => {
@@ -97,7 +97,7 @@ t.test('an outage that ends is ridden out; one that outlasts the retries fails t
   })
 })
 
-t.test('wrong credentials fail the run with MAIF_ERR_SIEM_AUTH', async (t) => {
+t.test('loopback Elasticsearch server: wrong credentials fail the run with MAIF_ERR_SIEM_AUTH', async (t) => {
   const es = await startElasticsearch({ authorization: AUTH })
   t.teardown(es.close)
   const dir = t.testdir()

@@ -25,7 +25,7 @@ const def = (url: string, token: string, extra: Record<string, unknown> = {}): P
 
 const seqs = (events: Array<{ event: unknown }>): number[] => events.map((e) => (e.event as { event: { sequence: number } }).event.sequence)
 
-t.test('acks, 503s, invalid events and slow indexing: each record once or dead-lettered with the reason', async (t) => {
+t.test('loopback Splunk HEC server: acks, 503s, invalid events and slow indexing: each record once or dead-lettered with the reason', async (t) => {
   const hec = await startSplunkHec({ acks: true })
   t.teardown(hec.close)
   const dir = t.testdir()
@@ -53,7 +53,7 @@ t.test('acks, 503s, invalid events and slow indexing: each record once or dead-l
   t.ok(hec.requests.every((r) => r.headers['content-encoding'] === 'gzip' && typeof r.headers['x-splunk-request-channel'] === 'string'), 'gzip, one channel')
 })
 
-t.test('a lost acknowledgement: the batch is sent again (at least once), and acknowledged only then', async (t) => {
+t.test('loopback Splunk HEC server: a lost acknowledgement: the batch is sent again (at least once), and acknowledged only then', async (t) => {
   const hec = await startSplunkHec({ acks: true })
   t.teardown(hec.close)
   const dir = t.testdir()
@@ -68,7 +68,7 @@ t.test('a lost acknowledgement: the batch is sent again (at least once), and ack
   t.equal(commits[0], 10)
 })
 
-t.test('an outage that ends is ridden out (acks off); one that outlasts the retries acknowledges nothing', async (t) => {
+t.test('loopback Splunk HEC server: an outage that ends is ridden out (acks off); one that outlasts the retries acknowledges nothing', async (t) => {
   const hec = await startSplunkHec()
   t.teardown(hec.close)
   const dir = t.testdir()
@@ -90,7 +90,7 @@ t.test('an outage that ends is ridden out (acks off); one that outlasts the retr
   t.strictSame(readDeadLetters(join(dir2, 'dead.jsonl')), [])
 })
 
-t.test('a wrong token fails the run with MAIF_ERR_SIEM_AUTH', async (t) => {
+t.test('loopback Splunk HEC server: a wrong token fails the run with MAIF_ERR_SIEM_AUTH', async (t) => {
   const hec = await startSplunkHec()
   t.teardown(hec.close)
   const dir = t.testdir()
