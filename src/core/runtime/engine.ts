@@ -53,8 +53,8 @@ export interface RunReport {
   /** Records transforms added beside the source's (embeddings, index entries): not part of the reconciliation. */
   emitted: number
   /**
-   * recordsIn = delivered + deadLetters + dropped, where the dead letters an output sent after the record
-   * reached it (a SIEM refusing an event) are not counted again: those records were delivered.
+   * recordsIn = delivered + deadLetters + dropped. A record an output dead-lettered after it reached it (a SIEM
+   * refusing an event, a message too large for Kafka) counts once, as a dead letter, and not as delivered.
    */
   reconciled: boolean
   files: number
