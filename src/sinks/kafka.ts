@@ -3,10 +3,10 @@
 // retries. A write resolves only once the broker has acknowledged every message of it, so the engine
 // acknowledges the source (a cursor, Kafka offsets) only after the broker did. The producer is idempotent by
 // default: a retried request is never written twice.
-import { CompressionTypes, Partitioners, type Message, type Producer } from 'kafkajs'
+import type { Message, Producer } from 'kafkajs'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../core/errors.js'
-import { kafkaClient, kafkaConnectionShape, parseBrokers } from '../core/kafka/config.js'
+import { kafkaClient, kafkaConnectionShape, kafkajs, parseBrokers } from '../core/kafka/config.js'
 import { defineSink } from '../core/runtime/component.js'
 import type { Batch, SinkInstance } from '../core/runtime/types.js'
 
@@ -52,13 +52,13 @@ export const kafkaSink = defineSink({
     const maxMessage = o.maxMessageBytes ?? 1_000_000
     const batchBytes = o.batchBytes ?? ctx.batching.bytes ?? 512 << 10
     const batchCount = o.batchCount ?? ctx.batching.count ?? 1000
-    const compression = o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None
+    const compression = o.compression === 'gzip' ? kafkajs().CompressionTypes.GZIP : kafkajs().CompressionTypes.None
     const parseJson = o.keyField !== undefined || o.headerFields !== undefined
     let producer: Producer | null = null
     let requests = 0
     const connect = async (): Promise<Producer> => {
       if (producer) return producer
-      const p = kafka.producer({ idempotent, createPartitioner: Partitioners.DefaultPartitioner, ...(idempotent ? { maxInFlightRequests: 1 } : {}) })
+      const p = kafka.producer({ idempotent, createPartitioner: kafkajs().Partitioners.DefaultPartitioner, ...(idempotent ? { maxInFlightRequests: 1 } : {}) })
       try {
         await p.connect()
       } catch (err) {

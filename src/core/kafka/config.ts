@@ -2,7 +2,9 @@
 // id, and SSL/SASL passed through to kafkajs as given. kafkajs's own logs go to the run's logger at warn and
 // above only, and never carry a SASL password (kafkajs does not log credentials; we never log the options).
 import { z } from 'zod'
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs'
+import type * as KafkaJs from 'kafkajs'
+import type { Kafka, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs'
+import { lazyModule } from '../lazy-module.js'
 import type { Logger } from 'pino'
 import { MaifError } from '../errors.js'
 
@@ -41,8 +43,12 @@ export function parseBrokers(brokers: string[] | string): string[] {
   return list
 }
 
+/** kafkajs, loaded when a Kafka component first connects. */
+export const kafkajs = lazyModule<typeof KafkaJs>('kafkajs')
+
 /** A kafkajs client for these options, logging to `logger`. */
 export function kafkaClient(o: KafkaConnectionOptions, logger: Logger | undefined, retry?: { retries: number; initialRetryTime: number; maxRetryTime: number }): Kafka {
+  const { Kafka, logLevel } = kafkajs()
   const config: KafkaConfig = {
     clientId: o.clientId ?? 'maif',
     brokers: parseBrokers(o.brokers),

@@ -3,9 +3,9 @@
 // the agent id (so an agent's events stay in order on one partition), with `agent-id` and `trace-id`
 // headers that the kafka source maps into record metadata. Events are gathered for `lingerMs` and sent in
 // one request with acks -1 by an idempotent producer; publish() resolves once the broker has the event.
-import { Partitioners, type Message, type Producer } from 'kafkajs'
+import type { Message, Producer } from 'kafkajs'
 import { wrapError } from '../errors.js'
-import { kafkaClient, type KafkaConnectionOptions } from './config.js'
+import { kafkaClient, kafkajs, type KafkaConnectionOptions } from './config.js'
 
 export interface AgentPublisherOptions extends KafkaConnectionOptions {
   topic: string
@@ -38,7 +38,7 @@ export class AgentPublisher {
 
   /** Connects an idempotent producer to the brokers. */
   static async connect(o: AgentPublisherOptions): Promise<AgentPublisher> {
-    const producer = kafkaClient(o, undefined).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })
+    const producer = kafkaClient(o, undefined).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs().Partitioners.DefaultPartitioner })
     try {
       await producer.connect()
     } catch (err) {

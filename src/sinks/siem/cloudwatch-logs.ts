@@ -4,22 +4,20 @@
 // spanning less than 24 hours. Events the service rejects (too old, too new, expired: rejectedLogEventsInfo)
 // go to the dead letters with that reason; throttling and outages are retried with backoff.
 import { isUtf8 } from 'node:buffer'
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-  type InputLogEvent,
-  type RejectedLogEventsInfo,
-} from '@aws-sdk/client-cloudwatch-logs'
+import type * as CloudWatchLogs from '@aws-sdk/client-cloudwatch-logs'
+import type { CreateLogGroupCommand, InputLogEvent, RejectedLogEventsInfo } from '@aws-sdk/client-cloudwatch-logs'
 import { z } from 'zod'
 import { awsClientConfig, awsOptionsSchema } from '../../core/aws/config.js'
 import { MaifError, wrapError } from '../../core/errors.js'
+import { lazyModule } from '../../core/lazy-module.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { DeliverySink, deliveryRetry, type ItemOutcome, type Pending, type ServiceAdapter } from './delivery.js'
 import { awsTransient, retryOptions } from './common.js'
 
 /** PutLogEvents limits (CloudWatch Logs API reference). */
+/** The CloudWatch Logs SDK, loaded when a sink of this kind is built. */
+const cloudwatchLogs = lazyModule<typeof CloudWatchLogs>('@aws-sdk/client-cloudwatch-logs')
+
 export const CWL_LIMITS = {
   maxEvents: 10_000,
   maxBatchBytes: 1_048_576,
@@ -112,6 +110,7 @@ export const cloudwatchLogsSink = defineSink({
     ...retryOptions,
   },
   build(o, ctx) {
+    const { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } = cloudwatchLogs()
     const client = new CloudWatchLogsClient({ ...awsClientConfig('CLOUDWATCH_LOGS', o.aws ?? {}), maxAttempts: 1 })
     const field = o.timestampField ?? '@timestamp'
     const target = `cloudwatch-logs:${o.logGroup}/${o.logStream}`

@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { Client, errors } from '@elastic/elasticsearch'
+import type * as Elastic from '@elastic/elasticsearch'
 import { z } from 'zod'
 import { MaifError, wrapError } from '../../core/errors.js'
+import { lazyModule } from '../../core/lazy-module.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { DeliverySink, deliveryRetry, type ItemOutcome, type Pending, type ServiceAdapter } from './delivery.js'
 import { retryOptions } from './common.js'
@@ -17,6 +18,9 @@ import { retryOptions } from './common.js'
 interface EsDoc { id: string; source: string }
 
 /** ECS field types for the fields maif's audit events carry (and that any ECS data shares). */
+/** The official client, loaded when a sink of this kind is built. */
+const elastic = lazyModule<typeof Elastic>('@elastic/elasticsearch')
+
 export const ECS_MAPPINGS = {
   dynamic: true,
   properties: {
@@ -102,6 +106,7 @@ export const elasticsearchSink = defineSink({
   },
   async build(o, ctx) {
     const ca = o.caFile ? await readFile(resolve(ctx.cwd, o.caFile), 'utf8') : undefined
+    const { Client } = elastic()
     const client = new Client({
       node: o.node,
       ...(o.auth ? { auth: o.auth } : {}),
@@ -153,8 +158,8 @@ export const elasticsearchSink = defineSink({
         return res.items.map((i) => itemOutcome(i.create))
       },
       transient(err) {
-        if (err instanceof errors.ResponseError) return err.statusCode === 429 || (err.statusCode ?? 0) >= 500
-        return err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError
+        if (err instanceof elastic().errors.ResponseError) return err.statusCode === 429 || (err.statusCode ?? 0) >= 500
+        return err instanceof elastic().errors.ConnectionError || err instanceof elastic().errors.TimeoutError || err instanceof elastic().errors.NoLivingConnectionsError
       },
       async close() { await client.close() },
     }
@@ -169,7 +174,7 @@ export const elasticsearchSink = defineSink({
 })
 
 function classify(err: unknown, target: string): MaifError {
-  if (err instanceof errors.ResponseError && (err.statusCode === 401 || err.statusCode === 403)) return wrapError('MAIF_ERR_SIEM_AUTH', `${target}: Elasticsearch refused the credentials (${err.statusCode})`, err)
-  if (err instanceof errors.ProductNotSupportedError) return wrapError('MAIF_ERR_SIEM_UNAVAILABLE', `${target}: the server is not Elasticsearch (no x-elastic-product header)`, err)
+  if (err instanceof elastic().errors.ResponseError && (err.statusCode === 401 || err.statusCode === 403)) return wrapError('MAIF_ERR_SIEM_AUTH', `${target}: Elasticsearch refused the credentials (${err.statusCode})`, err)
+  if (err instanceof elastic().errors.ProductNotSupportedError) return wrapError('MAIF_ERR_SIEM_UNAVAILABLE', `${target}: the server is not Elasticsearch (no x-elastic-product header)`, err)
   return wrapError('MAIF_ERR_SIEM_UNAVAILABLE', `${target}: request failed`, err)
 }
