@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { wrapError } from '../core/errors.js'
 import { verifyContainer, type VerifyResult, type Witness } from '../core/container/verify.js'
 import { WorkerPool } from '../core/workers/worker-pool.js'
@@ -7,6 +7,23 @@ import { bytesOpt, intOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { auditCli } from './audit-log.js'
+
+/**
+ * Containers from this size up are hashed on worker threads. Below it, one thread hashes faster than two
+ * workers start: each worker costs about 0.1–0.15 s of CPU to boot, while SHA-256 runs at about 2 GB/s here, so
+ * the second core only pays for itself on large files (measured: a 68 MB container verified in 0.4 s of CPU
+ * on the main thread, 0.7 s with the pool).
+ */
+const PARALLEL_FROM = 512 << 20
+
+/** The size of a local file, or 0 when it cannot be read (verifyContainer then reports why). */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size
+  } catch {
+    return 0
+  }
+}
 
 /** A witness is the { treeSize, root } of an earlier verify --json: a non-negative integer and 32 base64 bytes. */
 function parseWitness(w: unknown): Witness {
@@ -42,7 +59,7 @@ export default async function verify(args: string[]): Promise<number> {
     }, { concurrency: intOpt(values.concurrency, 'concurrency') ?? 4, json: values.json === true })
   }
   if (values.concurrency !== undefined) usage('--concurrency applies to an s3:// prefix')
-  const pool = keyring || isS3Url(target) ? undefined : new WorkerPool()
+  const pool = keyring || isS3Url(target) || (await sizeOf(target)) < PARALLEL_FROM ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
     r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: readKeyProvider(keyring) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })

@@ -1,6 +1,7 @@
 // The objects that flow between the write-path transforms, in order:
 // records → Block (framer) → CompressedBlock (compressor) → SealedBlock (encryptor)
 // → Box | PendingCheckpoint (hash-chainer) → Box (signer) → bytes on disk (container sink).
+import type { BlockBuffers } from './write/block-buffers.js'
 
 /** A logical block (or one segment of one) before compression. */
 export interface Block {
@@ -11,6 +12,11 @@ export interface Block {
   priv: Record<string, unknown>
   data: Buffer
   records: number
+  /**
+   * Where `data` came from a BlockBuffers: its ArrayBuffer belongs to this block alone, so it may be moved to a
+   * worker whole and is given back to `recycle` once the block is compressed.
+   */
+  recycle?: BlockBuffers
 }
 
 export interface CompressedBlock {

@@ -8,6 +8,7 @@ import type { AwsOptions } from '../aws/config.js'
 import type { Codec } from '../format/format.js'
 import type { WorkerPool } from '../workers/worker-pool.js'
 import type { WriterSession } from './session.js'
+import { BlockBuffers } from './write/block-buffers.js'
 import { BlockFramer, type FramerOptions } from './write/framer.js'
 import { Compressor } from './write/compressor.js'
 import { Encryptor } from './write/encryptor.js'
@@ -66,11 +67,14 @@ export function buildWritePath(session: WriterSession, stages: readonly WriteSta
   const add = (type: WriteStage['type'], t: Transform): void => { streams.push(...(opts.around ? opts.around(type, t) : [t])) }
   for (const s of all) {
     switch (s.type) {
-      case 'frame':
-        add('frame', new BlockFramer({ ...opts.framer, ...s.options }))
+      case 'frame': {
+        // Block data memory goes round from the framer to the compressor and back (see BlockBuffers).
+        const framer = { ...opts.framer, ...s.options }
+        add('frame', new BlockFramer({ ...framer, buffers: new BlockBuffers(Math.min(framer.blockBytes ?? 1 << 20, 4 << 20)) }))
         // A missing compress stage still needs the block encoding the compressor writes: codec none.
         if (!all.some((x) => x.type === 'compress')) add('compress', new Compressor({ codec: 'none' }))
         break
+      }
       case 'compress':
         add('compress', new Compressor({ codec: s.codec ?? 'zstd', ...(s.level === undefined ? {} : { level: s.level }), ...(opts.pool ? { pool: opts.pool } : {}) }))
         break

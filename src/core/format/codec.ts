@@ -5,10 +5,10 @@
 // instead of after it; zstd's window is bounded the same way. A reader that only checks a block discards the
 // output as it comes; a reader that keeps it gets exactly one buffer of the declared size.
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib'
-import { compress as zstdCompress } from 'zstd-napi'
 import zstdBinding from 'zstd-napi/binding.js'
 import { MaifError } from '../errors.js'
 import { CODEC_NAMES, type Codec } from './format.js'
+import { concatBytes } from '../bytes.js'
 
 export interface CodecOptions { level?: number }
 
@@ -20,18 +20,62 @@ const DEFAULT_LEVEL: Record<Codec, number> = { none: 0, zstd: 1, gzip: 1, brotli
  */
 export const DEFAULT_MAX_BOX = (4 << 20) + (64 << 10)
 
+/**
+ * zstd state kept per thread between blocks: the context, and scratch buffers for the joined input and the
+ * output. zstd-napi's one-call compress allocates a compressBound-sized output per call, and fresh memory is
+ * what costs most on these VMs (page faults: about 4–7 ms per MiB), so every block reuses the same warm
+ * buffers and only the compressed bytes are copied out. The output is byte-for-byte what compress() gives.
+ */
+let zstdState: { cctx: InstanceType<typeof zstdBinding.CCtx>; level: number; input: Buffer; output: Buffer } | undefined
+
+function zstdCompressParts(parts: readonly Buffer[], level: number): Buffer {
+  let total = 0
+  for (const p of parts) total += p.length
+  const st = (zstdState ??= { cctx: new zstdBinding.CCtx(), level: NaN, input: Buffer.alloc(0), output: Buffer.alloc(0) })
+  if (st.level !== level) {
+    st.cctx.setParameter(zstdBinding.CParameter.compressionLevel, level)
+    st.level = level
+  }
+  let input: Buffer
+  if (parts.length === 1) input = parts[0]!
+  else {
+    if (st.input.length < total) st.input = Buffer.allocUnsafeSlow(total)
+    let at = 0
+    for (const p of parts) { st.input.set(p, at); at += p.length }
+    input = st.input.subarray(0, total)
+  }
+  const bound = zstdBinding.compressBound(total)
+  if (st.output.length < bound) st.output = Buffer.allocUnsafeSlow(bound)
+  const n = st.cctx.compress2(st.output, input)
+  // A buffer of its own (not a slice of Node's pool), so that a worker can hand it back without a copy.
+  const out = Buffer.allocUnsafeSlow(n)
+  st.output.copy(out, 0, 0, n)
+  return out
+}
+
 export function compressParts(codec: Codec, parts: readonly Buffer[], opts: CodecOptions = {}): Buffer {
-  const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   const level = opts.level ?? DEFAULT_LEVEL[codec]
+  if (codec === 'zstd') return zstdCompressParts(parts, level)
+  const input = parts.length === 1 ? parts[0]! : concatBytes(parts)
   switch (codec) {
     case 'none': return input
-    case 'zstd': return zstdCompress(input, { compressionLevel: level })
     case 'gzip': return gzipSync(input, { level })
     case 'brotli': return brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_SIZE_HINT]: input.length } })
   }
 }
 
 type Where = { offset?: number; seq?: number }
+
+/**
+ * Where a one-shot decode goes when the caller keeps nothing (it gets each chunk only during its sink call):
+ * one buffer per thread, reused for every block. A fresh buffer per block cost verify --keyring most of its
+ * time in page faults (about 4–7 ms per fresh MiB on these VMs).
+ */
+let scratch: Buffer | undefined
+function discardScratch(size: number): Buffer {
+  if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 1 << 20))
+  return scratch.subarray(0, size)
+}
 
 const ZSTD_OUT = 1 << 17
 
@@ -119,10 +163,10 @@ export class BlockInflater {
 
   end(): void {
     if (this.#oneShot) {
-      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
+      const input = this.#parts.length === 1 ? this.#parts[0]! : concatBytes(this.#parts)
       this.#parts = []
       if (input.length === 0) throw this.#fail('the frame is truncated')
-      const out = this.#target ?? Buffer.allocUnsafe(this.#plainLen)
+      const out = this.#target ?? discardScratch(this.#plainLen)
       let n: number
       try {
         n = zstdBinding.decompress(out, input)
@@ -145,7 +189,7 @@ export class BlockInflater {
         this.#emit(this.#scratch!.subarray(0, r[1]))
       }
     } else if (this.#codec === 'gzip' || this.#codec === 'brotli') {
-      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
+      const input = this.#parts.length === 1 ? this.#parts[0]! : concatBytes(this.#parts)
       this.#parts = []
       let out: Buffer
       try {
@@ -213,7 +257,7 @@ export class InnerHeadCollector {
     this.#head.push(Buffer.from(take))
     this.#have += take.length
     if (this.#need === 4 && this.#have >= 4) {
-      const h = Buffer.concat(this.#head)
+      const h = concatBytes(this.#head)
       this.#head = [h]
       this.#need = 4 + h.readUInt32BE(0)
       if (chunk.length > take.length) this.add(chunk.subarray(take.length))
@@ -222,6 +266,6 @@ export class InnerHeadCollector {
 
   /** The bytes kept: `privLen ‖ priv` (or fewer, when the block is shorter than it says). */
   get head(): Buffer {
-    return Buffer.concat(this.#head)
+    return concatBytes(this.#head)
   }
 }

@@ -5,9 +5,10 @@ import { openSync, readSync, closeSync } from 'node:fs'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { isValidJson } from '../format/json-validate.js'
 import type { Codec } from '../format/format.js'
+import { concatBytes } from '../bytes.js'
 
 export type WorkerRequest =
-  | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[] }
+  | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[]; giveBack?: boolean }
   | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number }
   | { op: 'leaves'; path: string; boxes: Array<[offset: number, size: number]> }
 
@@ -15,7 +16,7 @@ export type WorkerRequest =
 export interface LineReject { line: number; reason: string; raw: Uint8Array }
 
 export type WorkerResponse =
-  | { op: 'compress'; body: Uint8Array }
+  | { op: 'compress'; body: Uint8Array; spare?: Uint8Array }
   | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array }
   | { op: 'leaves'; leaves: Uint8Array[] }
   | { op: 'error'; code: ErrorCode; message: string }
@@ -67,7 +68,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   const lineNos = Uint32Array.from(linesAll)
   if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
-  return { valid: Buffer.concat(keep), count, lines, rejects, ends, lineNos }
+  return { valid: concatBytes(keep), count, lines, rejects, ends, lineNos }
 }
 
 function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
@@ -97,7 +98,10 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.op) {
     case 'compress': {
       codec ??= await import('../format/codec.js')
-      return { op: 'compress', body: codec.compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }) }
+      const body = codec.compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level })
+      // giveBack: the last part's ArrayBuffer goes back to the sender for reuse (body never shares it: zstd,
+      // gzip and brotli write new buffers, and the compressor never sends 'none' here).
+      return { op: 'compress', body, ...(req.giveBack ? { spare: req.parts[req.parts.length - 1]! } : {}) }
     }
     case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
     case 'leaves': return { op: 'leaves', leaves: leaves(req.path, req.boxes) }
@@ -108,6 +112,8 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
 function transferable(res: WorkerResponse): ArrayBuffer[] {
   const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'leaves' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
+  // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away.
+  if (res.op === 'compress' && res.spare && res.spare.buffer instanceof ArrayBuffer) out.add(res.spare.buffer)
   for (const v of views) if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) out.add(v.buffer)
   return [...out]
 }

@@ -21,11 +21,17 @@ export async function toCompressed(b: Block, codec: Codec, level: number | undef
   let body: Buffer
   if (pool && codec !== 'none') {
     // The block's data moves to the worker (the framer made it for this block alone); the small parts are copied.
-    const own = ownedBuffer(inner[2]!)
-    const res = await pool.run({ op: 'compress', codec, ...(level === undefined ? {} : { level }), parts: [inner[0]!, inner[1]!, own.view] }, own.view === inner[2] ? [own.buffer] : [])
+    // Recycled data moves with its whole ArrayBuffer, which the worker hands back with the result.
+    const own = b.recycle ? { view: b.data, buffer: b.data.buffer as ArrayBuffer } : ownedBuffer(inner[2]!)
+    const res = await pool.run({ op: 'compress', codec, ...(level === undefined ? {} : { level }), parts: [inner[0]!, inner[1]!, own.view], ...(b.recycle ? { giveBack: true } : {}) }, own.view === inner[2] ? [own.buffer] : [])
     if (res.op !== 'compress') throw new MaifError('MAIF_ERR_CODEC', 'the compression worker answered the wrong request')
+    if (res.spare) b.recycle?.give(res.spare.buffer as ArrayBuffer)
     body = Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength)
-  } else body = compressParts(codec, inner, level === undefined ? {} : { level })
+  } else {
+    body = compressParts(codec, inner, level === undefined ? {} : { level })
+    // 'none' keeps the data as the body when it is the only part; otherwise nothing holds it after compressing.
+    if (b.recycle && body.buffer !== b.data.buffer) b.recycle.give(b.data.buffer as ArrayBuffer)
+  }
   return { kind: 'compressed', type: b.type, flags: b.flags, pub: Buffer.from(canonicalJson(b.pub), 'utf8'), codec: CODECS[codec], plainLen, body, records: b.records }
 }
 

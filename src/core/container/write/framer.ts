@@ -4,6 +4,8 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { MaifError } from '../../errors.js'
 import { BLOCK_TYPES, FLAG_CONTINUES, isWritableDataType } from '../../format/format.js'
 import type { Block } from '../blocks.js'
+import { concatBytes } from '../../bytes.js'
+import type { BlockBuffers } from './block-buffers.js'
 
 export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch | BinaryBatchInput
 /**
@@ -39,6 +41,8 @@ export interface FramerOptions {
   priv?: Record<string, unknown>
   /** Clock for record timestamps (Unix ms); injectable for reproducible output. */
   now?: () => number
+  /** Recycled memory for block data (the write path shares one with its compressor). */
+  buffers?: BlockBuffers
   highWaterMark?: number
 }
 
@@ -71,6 +75,9 @@ export class BlockFramer extends Transform {
   #firstMs = 0
   #timer: NodeJS.Timeout | undefined
   #segIndex = 0
+  readonly #buffers: BlockBuffers | undefined
+  /** Recycled buffers holding this block's encoded text, until the block is flushed. */
+  #lent: ArrayBuffer[] = []
 
   constructor(opts: FramerOptions = {}) {
     // Inputs may be single records or ~1 MiB line batches, so the buffer is counted small on both sides.
@@ -94,6 +101,7 @@ export class BlockFramer extends Transform {
     if (opts.contentType !== undefined) this.#basePub.contentType = opts.contentType
     this.#priv = opts.priv ?? {}
     this.#now = opts.now ?? Date.now
+    this.#buffers = opts.buffers
   }
 
   /** Takes one record, or an array of records (a batch costs one stream hop instead of one per record). */
@@ -176,7 +184,9 @@ export class BlockFramer extends Transform {
   #encodeTexts(): void {
     if (this.#texts.length === 0) return
     this.#texts.push('')
-    this.#encoded = Buffer.from(this.#texts.join('\n'), 'utf8')
+    const text = this.#texts.join('\n')
+    this.#encoded = this.#buffers ? this.#buffers.encode(text) : Buffer.from(text, 'utf8')
+    if (this.#buffers) this.#lent.push(this.#encoded.buffer as ArrayBuffer)
     this.#parts.push(this.#encoded)
     this.#texts = []
   }
@@ -222,14 +232,18 @@ export class BlockFramer extends Transform {
     // Batches may be shared with other outputs and moved to worker threads, so a block always gets its
     // own bytes: a copy, except for the buffer encoded here from string records, which nothing else holds.
     const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded
-    const data = own ? this.#parts[0]! : Buffer.concat(this.#parts)
+    const recycle = this.#buffers
+    const data = own ? this.#parts[0]! : recycle ? recycle.join(this.#parts) : concatBytes(this.#parts)
+    // Text encoded into recycled buffers was copied into the block (or is the block): the copies go back now.
+    if (recycle && !own) for (const ab of this.#lent) recycle.give(ab)
+    this.#lent = []
     this.#encoded = null
     const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
     this.#parts = []
     this.#bytes = 0
     const records = this.#records
     this.#records = 0
-    this.push({ kind: 'block', type: this.#open, flags: 0, pub, priv: this.#priv, data, records } satisfies Block)
+    this.push({ kind: 'block', type: this.#open, flags: 0, pub, priv: this.#priv, data, records, ...(recycle ? { recycle } : {}) } satisfies Block)
   }
 
   #pushBinary(rec: RecordInput, type: string): void {

@@ -1,0 +1,33 @@
+// The write path's recycled block memory: a buffer given back is handed out again (no fresh memory per
+// block), joins and encodes are exact, and outsized buffers are not kept.
+import t from 'tap'
+import { BlockBuffers } from '../src/core/container/write/block-buffers.js'
+
+t.test('joins and encodes exactly, and reuses what is given back', async (t) => {
+  const b = new BlockBuffers(1024)
+  const a = b.join([Buffer.from('ab'), Buffer.from('cde'), new Uint8Array([0x0a])])
+  t.equal(a.toString(), 'abcde\n')
+  t.equal(a.buffer.byteLength, 1024, 'small joins get the minimum capacity')
+  b.give(a.buffer as ArrayBuffer)
+  const e = b.encode('héllo\n')
+  t.equal(e.toString('utf8'), 'héllo\n', 'UTF-8, not UTF-16 length')
+  t.equal(e.length, 7)
+  t.equal(e.buffer, a.buffer, 'the given-back buffer is reused')
+  const other = b.join([Buffer.alloc(10, 1)])
+  t.not(other.buffer, e.buffer, 'a buffer in use is never handed out twice')
+})
+
+t.test('a block larger than any kept buffer gets its own, and outsized ones are dropped', async (t) => {
+  const b = new BlockBuffers(1024)
+  const small = b.join([Buffer.alloc(100)])
+  b.give(small.buffer as ArrayBuffer)
+  const big = b.join([Buffer.alloc(5000, 7)])
+  t.equal(big.length, 5000)
+  t.not(big.buffer, small.buffer, 'a kept buffer that is too small is not used')
+  t.ok(big.every((x) => x === 7))
+  b.give(big.buffer as ArrayBuffer) // 5000 > 4 × 1024: not kept
+  const again = b.join([Buffer.alloc(2000)])
+  t.not(again.buffer, big.buffer, 'the outsized buffer was not kept')
+  const next = b.join([Buffer.alloc(500)])
+  t.equal(next.buffer, small.buffer, 'the kept one is still there')
+})
