@@ -28,6 +28,14 @@ export default async function cat(args: string[]): Promise<number> {
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
   const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
   const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
+  // Blocks streamed from verify share one buffer (reuseData): each is written out completely before the next.
+  const emitFlushed = (type: string, data: Buffer): Promise<void> => new Promise((resolve, reject) => {
+    out.write(dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data, (err) => {
+      // A reader that closed the pipe (`| head`) ends the process through stdout's error handler, with 0.
+      if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') reject(err)
+      else resolve()
+    })
+  })
   const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
   let denied = 0
   /** With --grant, a block the grant does not cover is withheld and the refusal audited. */
@@ -69,8 +77,8 @@ export default async function cat(args: string[]): Promise<number> {
   }
   let released = 0
   const r = await verifyContainer(positionals[0]!, {
-    keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit,
-    onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await emit(b.type, b.data) },
+    keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit, reuseData: true,
+    onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await emitFlushed(b.type, b.data) },
   })
   auditCli({
     action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },

@@ -35,6 +35,11 @@ export interface VerifyOptions {
    */
   onBlock?: (b: OpenedBlock) => void | Promise<void>
   /**
+   * onBlock's `data` is valid only until the promise it returns settles: every block is then opened into the
+   * same memory (a reader that writes each block out and waits for the write needs no new memory per block).
+   */
+  reuseData?: boolean
+  /**
    * With onBlock: the most box bytes held while waiting for the checkpoint that covers them (default 64 MiB, or
    * maxBoxBytes when that is larger).
    * A session that writes more than this before its next checkpoint fails with MAIF_ERR_WINDOW, and none
@@ -250,13 +255,21 @@ export class ContainerVerifier {
     checkBlock(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
   }
 
+  #plainBuf: Buffer | undefined
+  /** plainLen bytes of the memory reused for every opened block (reuseData); it grows to the largest block. */
+  #plain(plainLen: number): Buffer {
+    if (!this.#plainBuf || this.#plainBuf.length < plainLen) this.#plainBuf = Buffer.allocUnsafe(Math.max(plainLen, 1 << 20))
+    return this.#plainBuf.subarray(0, plainLen)
+  }
+
   /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
   async #release(): Promise<void> {
     const held = this.#held
     this.#held = []
     this.#heldBytes = 0
     for (const { offset, h, bytes, d, s } of held) {
-      const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
+      const into = this.#opts.reuseData ? this.#plain(d.prefix.plainLen) : undefined
+      const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset, into)
       await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
     }
   }

@@ -226,8 +226,9 @@ export class PlainCollector {
   readonly buffer: Buffer
   #at = 0
 
-  constructor(plainLen: number) {
-    this.buffer = Buffer.allocUnsafe(plainLen)
+  /** `into`: memory of plainLen bytes to gather into (a reader's reused buffer), instead of a new buffer. */
+  constructor(plainLen: number, into?: Buffer) {
+    this.buffer = into !== undefined && into.length === plainLen ? into : Buffer.allocUnsafe(plainLen)
   }
 
   add(chunk: Buffer): void {

@@ -112,9 +112,12 @@ export function openBlockStream(key: KeyObject | null, containerId: Buffer, sess
   inf.end()
 }
 
-/** Opens a data box into its private metadata and data (one buffer of the declared plaintext size). */
-export function openBlockData(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number): { priv: Record<string, unknown>; data: Buffer } {
-  const out = new PlainCollector(d.prefix.plainLen)
+/**
+ * Opens a data box into its private metadata and data (one buffer of the declared plaintext size, or `into`
+ * when given: plainLen bytes the caller reuses).
+ */
+export function openBlockData(key: KeyObject | null, containerId: Buffer, sessionId: Buffer, h: BoxHeader, bytes: Buffer, d: ParsedDataBox, offset: number, into?: Buffer): { priv: Record<string, unknown>; data: Buffer } {
+  const out = new PlainCollector(d.prefix.plainLen, into)
   try {
     openBlockStream(key, containerId, sessionId, h, bytes, d, offset, (c) => out.add(c), out.buffer)
   } catch (err) {
