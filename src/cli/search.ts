@@ -51,7 +51,7 @@ export default async function search(args: string[]): Promise<number> {
   const several = positionals.length > 2 || r.hits.some((h) => h.file !== r.hits[0]?.file)
   if (values.json) {
     const hits = r.hits.map((h) => ({ ...(several ? { file: h.file } : {}), seq: h.seq, record: h.record, score: h.score, text: h.text }))
-    await writeOut(process.stdout, JSON.stringify({ hits, indexed: r.indexed, model: r.model, metric: r.metric }) + '\n')
+    await writeOut(process.stdout, JSON.stringify({ hits, indexed: r.indexed, model: r.model, metric: r.metric, ...(r.storedIndex === undefined ? {} : { storedIndex: r.storedIndex }) }) + '\n')
   } else {
     for (const h of r.hits) {
       const where = `${several ? `${h.file}:` : ''}#${h.seq}:${h.record}`

@@ -263,5 +263,5 @@ export async function searchContainers(paths: readonly string[], query: string, 
     for (const h of r.hits) hits.push({ ...h, file })
   }
   hits.sort((a, b) => b.score - a.score)
-  return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize }
+  return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize, ...(files.length === 1 && first!.storedIndex !== undefined ? { storedIndex: first!.storedIndex } : {}) }
 }
