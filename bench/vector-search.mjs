@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { VectorIndex, exactNeighbours } from '../dist/index.js'
+import { VectorIndex, exactNeighbours, clusteredVectors } from '../dist/index.js'
 
 const args = process.argv.slice(2)
 const opt = (name, def) => {
@@ -33,38 +33,8 @@ const THREADS = Number(opt('threads', 0))
 const QUANT = String(opt('quant', 'f32,f16,i8')).split(',')
 const JSON_OUT = args.includes('--json')
 
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** Clustered unit vectors (the same generator as test/helpers/clustered.ts). */
-function clustered(n, seed, pointSeed) {
-  let rnd = mulberry32(seed)
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
-  const centres = new Float32Array(C * D)
-  for (let i = 0; i < centres.length; i++) centres[i] = gauss() / Math.sqrt(D)
-  rnd = mulberry32(pointSeed)
-  const out = new Float32Array(n * D)
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(rnd() * C)
-    let norm = 0
-    for (let j = 0; j < D; j++) {
-      const v = centres[c * D + j] + (SPREAD * gauss()) / Math.sqrt(D)
-      out[i * D + j] = v
-      norm += v * v
-    }
-    const inv = 1 / Math.sqrt(norm)
-    for (let j = 0; j < D; j++) out[i * D + j] *= inv
-  }
-  return out
-}
+/** Clustered unit vectors (the generator the recall tests use). */
+const clustered = (n, seed, pointSeed) => clusteredVectors(n, D, { clusters: C, spread: SPREAD, seed, points: pointSeed })
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 const mib = (b) => b / 2 ** 20
