@@ -5,8 +5,9 @@
 // are kept (the EMBD blocks of a float32 container); the compressed form alone does not give that recall.
 //
 //   npm run build && node bench/hsc.mjs [--vectors 20000] [--dims 384] [--m 24] [--ks 256] [--train 5000]
-//                                        [--rerank 100] [--rerank-int8 30] [--quick] [--json]
+//                                        [--rerank 100] [--rerank-int8 30] [--quick] [--json] [--no-save]
 import { performance } from 'node:perf_hooks'
+import { saveResult } from './save-result.mjs'
 import { exactNeighbours, writeVectors, readVectors, vectorBytes, trainPq, encodePq, searchPq, pqBytes, clusteredVectors } from '../dist/index.js'
 
 const args = process.argv.slice(2)
@@ -68,4 +69,8 @@ else {
   }
   console.log(`targets: int8 4× at recall ≥ 0.99 alone: ${targets.int8Alone ? 'met' : `not met (${i8.ratio.toFixed(2)}×, ${i8.recallAt10.toFixed(3)})`}; ` +
     `int8 (3.96×) with float re-rank: ${targets.int8WithFloatRerank ? 'met' : 'not met'}; PQ ≥ 32× at ≥ 0.90 with float re-rank: ${targets.pqWithFloatRerank ? 'met' : 'not met'}`)
+}
+if (!args.includes('--no-save')) {
+  const file = saveResult('hsc', { vectors: N, dims: D, clusters: C, queries: Q, rows, targets }, { quick: QUICK })
+  if (!args.includes('--json')) console.log(`wrote ${file}`)
 }

@@ -5,22 +5,26 @@
 //
 //   npm run build && node bench/vector-search.mjs                         # 100k × 384
 //   node bench/vector-search.mjs --vectors 1e6                             # the 1M run (tens of minutes here)
-//   node bench/vector-search.mjs --vectors 2e4 --quant f32,i8 --json       # quick
+//   node bench/vector-search.mjs --quick                                  # 20k × 384
+//   node bench/vector-search.mjs --vectors 2e4 --quant f32,i8 --json --no-save
 //
 // Flags: --vectors N (1e5) --dims D (384) --clusters C (N/100) --spread S (0.8) --queries Q (200) --k K (10)
-//        --m M (16) --efc EFC (128) --ef EF (128) --quant f32,f16,i8 --threads T (0: all) --json
+//        --m M (16) --efc EFC (128) --ef EF (128) --quant f32,f16,i8 --threads T (0: all) --json --quick
+//        --no-save (else the result goes to bench/results/vector-search-*.json)
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { VectorIndex, exactNeighbours, clusteredVectors } from '../dist/index.js'
+import { saveResult } from './save-result.mjs'
 
 const args = process.argv.slice(2)
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`)
   return i === -1 ? def : args[i + 1]
 }
-const N = Number(opt('vectors', 1e5))
+const QUICK = args.includes('--quick')
+const N = Number(opt('vectors', QUICK ? 2e4 : 1e5))
 const D = Number(opt('dims', 384))
 const C = Number(opt('clusters', Math.max(10, Math.round(N / 100))))
 const SPREAD = Number(opt('spread', 0.8))
@@ -97,4 +101,6 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
-if (JSON_OUT) console.log(JSON.stringify({ node: process.version, vectors: N, dims: D, clusters: C, spread: SPREAD, queries: Q, k: K, exact, results }, null, 2))
+const summary = { vectors: N, dims: D, clusters: C, spread: SPREAD, queries: Q, k: K, exact, results }
+if (JSON_OUT) console.log(JSON.stringify({ node: process.version, ...summary }, null, 2))
+if (!args.includes('--no-save')) log(`wrote ${saveResult('vector-search', summary, { quick: QUICK })}`)
