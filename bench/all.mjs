@@ -3,6 +3,7 @@
 // memory never skew the next one's RSS figures), with the arguments each understands:
 //   --quick       to the benches that take it (smaller inputs, about a minute each)
 //   --vectors N   to the vector-search bench (default 100k; `npm run bench -- --vectors 1e6` for the 1M run)
+//   --list        print the commands it would run, one a line, and run none
 // `npm run bench -- ARGS` appends ARGS to the last command of the npm script only, so this one script takes
 // them and forwards them. A bench that fails is reported and the rest still run; the exit code says so.
 //
@@ -23,6 +24,7 @@ const BENCHES = [
 
 const argv = process.argv.slice(2)
 const flags = { quick: argv.includes('--quick') }
+const LIST = argv.includes('--list')
 const at = argv.indexOf('--vectors')
 if (at !== -1) {
   const n = Number(argv[at + 1])
@@ -32,9 +34,9 @@ if (at !== -1) {
   }
   flags.vectors = String(Math.round(n))
 }
-const unknown = argv.filter((a, i) => a.startsWith('--') && a !== '--quick' && a !== '--vectors' && argv[i - 1] !== '--vectors')
+const unknown = argv.filter((a, i) => a.startsWith('--') && !['--quick', '--vectors', '--list'].includes(a) && argv[i - 1] !== '--vectors')
 if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown ${unknown.join(' ')} (bench/all.mjs takes --quick and --vectors N)\n`)
+  process.stderr.write(`bench: unknown ${unknown.join(' ')} (bench/all.mjs takes --quick, --vectors N and --list)\n`)
   process.exit(2)
 }
 
@@ -52,6 +54,11 @@ function run(file, args) {
     child.on('error', (err) => { process.stderr.write(`bench: ${file}: ${err.message}\n`); resolve(1) })
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)))
   })
+}
+
+if (LIST) {
+  for (const b of BENCHES) process.stdout.write(['bench/' + b.file, ...argsFor(b)].join(' ') + '\n')
+  process.exit(0)
 }
 
 const failed = []
