@@ -1,43 +1,45 @@
 // HSC, measured honestly: embedding compression ratios counted with everything a reader needs (per-vector
 // scales, PQ codebooks), and the recall@10 of search over the compressed vectors against exact float32 search,
-// on clustered unit vectors, all in the same run.
+// on clustered unit vectors, all in the same run. A row that re-ranks its candidates with the float32 vectors
+// says so: its ratio is that of what the search scans (in memory), while the float32 vectors stay wherever they
+// are kept (the EMBD blocks of a float32 container); the compressed form alone does not give that recall.
 //
-//   npm run build && node bench/hsc.mjs [--vectors 20000] [--dims 384] [--m 48] [--ks 256] [--train 5000] [--json]
+//   npm run build && node bench/hsc.mjs [--vectors 20000] [--dims 384] [--m 24] [--ks 256] [--train 5000]
+//                                        [--rerank 100] [--rerank-int8 30] [--quick] [--json] [--no-save]
 import { performance } from 'node:perf_hooks'
-import { exactNeighbours, writeVectors, readVectors, vectorBytes, trainPq, encodePq, searchPq, pqBytes } from '../dist/index.js'
+import { saveResult } from './save-result.mjs'
+import { exactNeighbours, writeVectors, readVectors, vectorBytes, trainPq, encodePq, searchPq, pqBytes, clusteredVectors } from '../dist/index.js'
 
 const args = process.argv.slice(2)
 const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i === -1 ? def : Number(args[i + 1]) }
-const N = opt('vectors', 20000), D = opt('dims', 384), M = opt('m', 48), KS = opt('ks', 256), TRAIN = opt('train', 5000)
-const Q = opt('queries', 100), K = 10, C = Math.max(10, Math.round(N / 100)), RERANK = opt('rerank', 100)
+const QUICK = args.includes('--quick')
+const N = opt('vectors', QUICK ? 5000 : 20000), D = opt('dims', 384), M = opt('m', 24), KS = opt('ks', 256), TRAIN = opt('train', 5000)
+const Q = opt('queries', 100), K = 10, C = Math.max(10, Math.round(N / 100)), RERANK = opt('rerank', 100), RERANK8 = opt('rerank-int8', 30)
 
-function mulberry32(seed) { let a = seed >>> 0; return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 } }
-function clustered(n, seed, pointSeed) {
-  let rnd = mulberry32(seed)
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
-  const centres = new Float32Array(C * D)
-  for (let i = 0; i < centres.length; i++) centres[i] = gauss() / Math.sqrt(D)
-  rnd = mulberry32(pointSeed)
-  const out = new Float32Array(n * D)
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(rnd() * C); let norm = 0
-    for (let j = 0; j < D; j++) { const v = centres[c * D + j] + (0.8 * gauss()) / Math.sqrt(D); out[i * D + j] = v; norm += v * v }
-    const inv = 1 / Math.sqrt(norm); for (let j = 0; j < D; j++) out[i * D + j] *= inv
-  }
-  return out
-}
-
+// The vector-search bench's data: N/100 clusters, spread 0.8.
+const clustered = (n, seed, points) => clusteredVectors(n, D, { clusters: C, spread: 0.8, seed, points })
 const data = clustered(N, 1, 2), queries = clustered(Q, 1, 3)
 const raw = N * D * 4
 const truth = []
 for (let i = 0; i < Q; i++) truth.push(new Set((await exactNeighbours(data, D, queries.subarray(i * D, (i + 1) * D), K, 'ip')).ids))
 const recallOf = async (search) => { let hit = 0; for (let i = 0; i < Q; i++) for (const id of await search(queries.subarray(i * D, (i + 1) * D))) if (truth[i].has(id)) hit++; return hit / (Q * K) }
 
+/** The best k of `ids` by their float32 inner product with q. */
+function rerank(ids, q, k) {
+  return ids.map((id) => { let s = 0; for (let j = 0; j < D; j++) s += data[id * D + j] * q[j]; return [id, s] }).sort((a, b) => b[1] - a[1]).slice(0, k).map((x) => x[0])
+}
+
 const rows = []
 for (const dtype of ['float16', 'int8']) {
   const buf = Buffer.alloc(vectorBytes(dtype, N, D)); writeVectors(dtype, data, D, buf, 0)
   const dec = readVectors(dtype, buf, 0, N, D)
-  rows.push({ codec: dtype, bytes: buf.length, ratio: raw / buf.length, recallAt10: await recallOf(async (q) => (await exactNeighbours(dec, D, q, K, 'ip')).ids) })
+  rows.push({ codec: dtype, bytes: buf.length, ratio: raw / buf.length, recallAt10: await recallOf(async (q) => (await exactNeighbours(dec, D, q, K, 'ip')).ids), needsFloat32: false })
+  if (dtype === 'int8') {
+    rows.push({
+      codec: `int8 + float re-rank of ${RERANK8}`, bytes: buf.length, ratio: raw / buf.length, needsFloat32: true,
+      recallAt10: await recallOf(async (q) => rerank((await exactNeighbours(dec, D, q, RERANK8, 'ip')).ids, q, K)),
+    })
+  }
 }
 let t0 = performance.now()
 const cb = trainPq(data.subarray(0, Math.min(TRAIN, N) * D), D, { m: M, ks: KS, iters: 6, seed: 7 })
@@ -46,11 +48,29 @@ t0 = performance.now()
 const codes = encodePq(cb, data)
 const encodeS = (performance.now() - t0) / 1000
 const bytes = pqBytes(cb, N)
-rows.push({ codec: `pq m=${M} ks=${KS} (codes only)`, bytes, ratio: raw / bytes, recallAt10: await recallOf((q) => searchPq(cb, codes, q, K)), trainS, encodeS })
-rows.push({ codec: `pq m=${M} ks=${KS} + float re-rank of ${RERANK}`, bytes, ratio: raw / bytes, recallAt10: await recallOf((q) => searchPq(cb, codes, q, K, { vectors: data, rerank: RERANK })), note: 're-ranking reads the float32 vectors of the candidates' })
+rows.push({ codec: `pq m=${M} ks=${KS} (codes only)`, bytes, ratio: raw / bytes, recallAt10: await recallOf((q) => searchPq(cb, codes, q, K)), trainS, encodeS, needsFloat32: false })
+rows.push({ codec: `pq m=${M} ks=${KS} + float re-rank of ${RERANK}`, bytes, ratio: raw / bytes, recallAt10: await recallOf((q) => searchPq(cb, codes, q, K, { vectors: data, rerank: RERANK })), needsFloat32: true })
 
-if (args.includes('--json')) console.log(JSON.stringify({ vectors: N, dims: D, clusters: C, queries: Q, rows }, null, 2))
+// The issue's targets, and whether this run met them (re-ranked rows only where the float32 vectors are kept).
+const i8 = rows.find((x) => x.codec === 'int8')
+const met = (prefix, ratio, recall) => rows.some((x) => x.codec.startsWith(prefix) && x.ratio >= ratio && x.recallAt10 >= recall)
+const targets = {
+  int8Alone: i8.ratio >= 4 && i8.recallAt10 >= 0.99,
+  // The re-ranked int8 row's ratio is that of the per-vector-scaled codes (3.96×): 'about 4×'.
+  int8WithFloatRerank: met('int8 +', 3.95, 0.99),
+  pqWithFloatRerank: met(`pq m=${M} ks=${KS} +`, 32, 0.9),
+}
+if (args.includes('--json')) console.log(JSON.stringify({ vectors: N, dims: D, clusters: C, queries: Q, rows, targets }, null, 2))
 else {
   console.log(`HSC: ${N} × ${D} clustered (${C} clusters), ${Q} queries, recall@10 against exact float32 search; ratio counts scales and codebooks`)
-  for (const r of rows) console.log(`${r.codec.padEnd(38)} ${(r.bytes / 2 ** 20).toFixed(2).padStart(7)} MiB  ${r.ratio.toFixed(2).padStart(6)}×  recall@10 ${r.recallAt10.toFixed(3)}${r.trainS ? `  (train ${r.trainS.toFixed(1)} s on ${Math.min(TRAIN, N)}, encode ${r.encodeS.toFixed(1)} s)` : ''}`)
+  for (const r of rows) {
+    console.log(`${r.codec.padEnd(38)} ${(r.bytes / 2 ** 20).toFixed(2).padStart(7)} MiB  ${r.ratio.toFixed(2).padStart(6)}×  recall@10 ${r.recallAt10.toFixed(3)}` +
+      `${r.needsFloat32 ? '  (re-ranks with the float32 vectors, kept elsewhere)' : ''}${r.trainS ? `  (train ${r.trainS.toFixed(1)} s on ${Math.min(TRAIN, N)}, encode ${r.encodeS.toFixed(1)} s)` : ''}`)
+  }
+  console.log(`targets: int8 4× at recall ≥ 0.99 alone: ${targets.int8Alone ? 'met' : `not met (${i8.ratio.toFixed(2)}×, ${i8.recallAt10.toFixed(3)})`}; ` +
+    `int8 (3.96×) with float re-rank: ${targets.int8WithFloatRerank ? 'met' : 'not met'}; PQ ≥ 32× at ≥ 0.90 with float re-rank: ${targets.pqWithFloatRerank ? 'met' : 'not met'}`)
+}
+if (!args.includes('--no-save')) {
+  const file = saveResult('hsc', { vectors: N, dims: D, clusters: C, queries: Q, rows, targets }, { quick: QUICK })
+  if (!args.includes('--json')) console.log(`wrote ${file}`)
 }

@@ -5,22 +5,26 @@
 //
 //   npm run build && node bench/vector-search.mjs                         # 100k × 384
 //   node bench/vector-search.mjs --vectors 1e6                             # the 1M run (tens of minutes here)
-//   node bench/vector-search.mjs --vectors 2e4 --quant f32,i8 --json       # quick
+//   node bench/vector-search.mjs --quick                                  # 20k × 384
+//   node bench/vector-search.mjs --vectors 2e4 --quant f32,i8 --json --no-save
 //
 // Flags: --vectors N (1e5) --dims D (384) --clusters C (N/100) --spread S (0.8) --queries Q (200) --k K (10)
-//        --m M (16) --efc EFC (128) --ef EF (128) --quant f32,f16,i8 --threads T (0: all) --json
+//        --m M (16) --efc EFC (128) --ef EF (128) --quant f32,f16,i8 --threads T (0: all) --json --quick
+//        --no-save (else the result goes to bench/results/vector-search-*.json)
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { VectorIndex, exactNeighbours } from '../dist/index.js'
+import { VectorIndex, exactNeighbours, clusteredVectors } from '../dist/index.js'
+import { saveResult } from './save-result.mjs'
 
 const args = process.argv.slice(2)
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`)
   return i === -1 ? def : args[i + 1]
 }
-const N = Number(opt('vectors', 1e5))
+const QUICK = args.includes('--quick')
+const N = Number(opt('vectors', QUICK ? 2e4 : 1e5))
 const D = Number(opt('dims', 384))
 const C = Number(opt('clusters', Math.max(10, Math.round(N / 100))))
 const SPREAD = Number(opt('spread', 0.8))
@@ -33,38 +37,8 @@ const THREADS = Number(opt('threads', 0))
 const QUANT = String(opt('quant', 'f32,f16,i8')).split(',')
 const JSON_OUT = args.includes('--json')
 
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** Clustered unit vectors (the same generator as test/helpers/clustered.ts). */
-function clustered(n, seed, pointSeed) {
-  let rnd = mulberry32(seed)
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
-  const centres = new Float32Array(C * D)
-  for (let i = 0; i < centres.length; i++) centres[i] = gauss() / Math.sqrt(D)
-  rnd = mulberry32(pointSeed)
-  const out = new Float32Array(n * D)
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(rnd() * C)
-    let norm = 0
-    for (let j = 0; j < D; j++) {
-      const v = centres[c * D + j] + (SPREAD * gauss()) / Math.sqrt(D)
-      out[i * D + j] = v
-      norm += v * v
-    }
-    const inv = 1 / Math.sqrt(norm)
-    for (let j = 0; j < D; j++) out[i * D + j] *= inv
-  }
-  return out
-}
+/** Clustered unit vectors (the generator the recall tests use). */
+const clustered = (n, seed, pointSeed) => clusteredVectors(n, D, { clusters: C, spread: SPREAD, seed, points: pointSeed })
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 const mib = (b) => b / 2 ** 20
@@ -127,4 +101,6 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
-if (JSON_OUT) console.log(JSON.stringify({ node: process.version, vectors: N, dims: D, clusters: C, spread: SPREAD, queries: Q, k: K, exact, results }, null, 2))
+const summary = { vectors: N, dims: D, clusters: C, spread: SPREAD, queries: Q, k: K, exact, results }
+if (JSON_OUT) console.log(JSON.stringify({ node: process.version, ...summary }, null, 2))
+if (!args.includes('--no-save')) log(`wrote ${saveResult('vector-search', summary, { quick: QUICK })}`)

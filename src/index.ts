@@ -94,3 +94,4 @@ export { cloudwatchLogsSink, planLogEvents, CWL_LIMITS } from './sinks/siem/clou
 export { elasticsearchSink, ECS_MAPPINGS } from './sinks/siem/elasticsearch.js'
 export { splunkHecSink } from './sinks/siem/splunk-hec.js'
 export { parseLabel, formatLabel, denial, parseGrant, type Label, type Grant } from './core/compliance/access.js'
+export { mulberry32, clusteredVectors, type ClusteredOptions } from './core/semantic/synthetic.js'

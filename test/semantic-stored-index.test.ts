@@ -29,7 +29,8 @@ async function pack(dir: string, name: string, out: string, keys: string, msgs: 
   const def = {
     name: 'stored-index', source: { type: 'file', path: input, format: 'jsonl' },
     transforms: [{ type: 'embed-index', field: 'message', dims: 256 }, { type: 'frame', blockRecords: 500 }, { type: 'encrypt', keyring: keys }, { type: 'chain' }, { type: 'sign' }],
-    sink: { type: 'container', path: out },
+    // The sink's own end-of-run index is left out: these tests store and extend it by hand.
+    sink: { type: 'container', path: out, storeIndex: false },
   } as PipelineDefinition
   t.equal((await runPipeline(def, { cwd: dir })).status, 'completed')
 }

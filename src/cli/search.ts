@@ -1,5 +1,5 @@
-// maif search: the records nearest to a query, from the EMBD blocks of one or more containers (or every
-// *.maif in a directory). The index stored by `maif index` is loaded when it matches, else built.
+// maif search: the records nearest to a query, from the EMBD blocks of one or more containers (every *.maif
+// in a directory, s3:// objects, or every *.maif object under an s3:// prefix). The index stored by `maif index` is loaded when it matches, else built.
 import { MaifError } from '../core/errors.js'
 import { searchContainers, type SearchFilter } from '../core/semantic/search.js'
 import { bytesOpt, intOpt, parse, strOpt, usage, writeOut } from './args.js'
@@ -32,7 +32,7 @@ export default async function search(args: string[]): Promise<number> {
     k: { type: 'string', short: 'k' }, keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, filter: { type: 'string', multiple: true },
     model: { type: 'string' }, ef: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' }, 'max-box': { type: 'string' },
   })
-  if (positionals.length < 2) usage('search takes FILE (or DIR)... and a QUERY')
+  if (positionals.length < 2) usage('search takes FILE (or DIR, s3://bucket/key, s3://bucket/prefix/)... and a QUERY')
   const query = positionals[positionals.length - 1]!
   const k = intOpt(values.k, 'k') ?? 10
   const efSearch = intOpt(values.ef, 'ef')
@@ -48,10 +48,10 @@ export default async function search(args: string[]): Promise<number> {
     if (err instanceof MaifError && err.code === 'MAIF_ERR_DECRYPT' && !keyring) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the container is encrypted: pass --keyring DIR (or set MAIF_KEYRING)', { cause: err })
     throw err
   })
-  const several = positionals.length > 2 || r.hits.some((h) => h.file !== r.hits[0]?.file)
+  const several = (r.containers ?? 1) > 1
   if (values.json) {
     const hits = r.hits.map((h) => ({ ...(several ? { file: h.file } : {}), seq: h.seq, record: h.record, score: h.score, text: h.text }))
-    await writeOut(process.stdout, JSON.stringify({ hits, indexed: r.indexed, model: r.model, metric: r.metric }) + '\n')
+    await writeOut(process.stdout, JSON.stringify({ hits, indexed: r.indexed, model: r.model, metric: r.metric, ...(r.storedIndex === undefined ? {} : { storedIndex: r.storedIndex }) }) + '\n')
   } else {
     for (const h of r.hits) {
       const where = `${several ? `${h.file}:` : ''}#${h.seq}:${h.record}`

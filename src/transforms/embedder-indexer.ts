@@ -1,8 +1,8 @@
 // Transform `embed-index`: embeds a text field of each record and emits, right after each batch, one EMBD
 // block holding the batch's embeddings (docs/FORMAT.md §5.7), linked to their records by position and by
 // the SHA-256 of each record's bytes. The HNSW index is not built here (a transform sees one batch at a
-// time): a search builds it from the EMBD blocks, or loads the one `maif index` stored in the container
-// (see core/semantic/search.ts and stored-index.ts).
+// time): the container sink stores it at the end of the run (sinks/container/store-index.ts), `maif index`
+// stores it afterwards, and a search without one builds it from the EMBD blocks (core/semantic/search.ts).
 //
 // A transform sees one batch at a time and cannot buffer across batches, so each source batch gets its own
 // EMBD block (one small block per small batch on a slow input).

@@ -4,6 +4,7 @@
 // codes by inner product with lookup tables (asymmetric distance), then may re-rank the best candidates with
 // the float vectors. Used by the HSC bench; not written into containers.
 import { MaifError } from '../errors.js'
+import { mulberry32 as rng } from './synthetic.js'
 
 export interface PqCodebook {
   dims: number
@@ -13,17 +14,6 @@ export interface PqCodebook {
   ks: number
   /** m × ks × (dims/m), row-major. */
   centroids: Float32Array
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Trains the codebooks by k-means (`iters` Lloyd iterations per subspace) on the rows of `data`. */

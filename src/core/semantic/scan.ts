@@ -5,6 +5,7 @@ import { MaifError } from '../errors.js'
 import { FLAG_CONTINUES } from '../format/format.js'
 import type { KeyObject } from 'node:crypto'
 import { ContainerReader } from '../container/reader.js'
+import type { OpenSourceOptions } from '../format/open-source.js'
 import { decodeEmbeddings, recordHash, type EmbeddingBlock, type IndexParams } from './embd.js'
 import { VectorIndex } from './vector-index.js'
 import { INDEX_BLOCK_TYPE, StoredIndexReader } from './stored-index.js'
@@ -38,8 +39,8 @@ const MAX_PENDING_BYTES = 256 << 20
 const CHUNK = 16384
 
 /** The seqs of the last stored index block (its first and last segment), from the container's signed index. */
-export async function lastIndexBlock(path: string, opts: { pinned?: readonly KeyObject[]; maxBoxBytes?: number }): Promise<{ first: number; last: number } | undefined> {
-  const reader = await ContainerReader.open(path, { ...(opts.pinned ? { pinned: opts.pinned } : {}), ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }) })
+export async function lastIndexBlock(path: string, opts: { pinned?: readonly KeyObject[]; maxBoxBytes?: number; s3?: OpenSourceOptions['s3'] }): Promise<{ first: number; last: number } | undefined> {
+  const reader = await ContainerReader.open(path, { ...(opts.s3 ? { s3: opts.s3 } : {}), ...(opts.pinned ? { pinned: opts.pinned } : {}), ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }) })
   try {
     const e = reader.entries
     let last = e.length - 1

@@ -19,6 +19,9 @@ import { ContainerReader } from '../container/reader.js'
 import { recordHash, type IndexParams } from './embd.js'
 import { embedderFromId, type Embedder } from './embedder.js'
 import type { VectorIndex } from './vector-index.js'
+import { isS3Url, parseS3Url, s3Url } from '../aws/s3-url.js'
+import type { OpenSourceOptions } from '../format/open-source.js'
+import type { S3Client } from '@aws-sdk/client-s3'
 
 export type { SearchFilter } from './scan.js'
 
@@ -39,6 +42,8 @@ export interface SemanticIndexOptions extends ScanOptions {
    * building it again (default true). Ignored with a filter or an index override, which need their own.
    */
   storedIndex?: boolean
+  /** How s3:// containers are read (a shared client, chunk sizes). */
+  s3?: OpenSourceOptions['s3']
 }
 
 export interface SearchHit {
@@ -62,6 +67,8 @@ export interface SearchResult {
   treeSize: number
   /** The seq of the stored index block the search loaded (absent when it built the index). */
   storedIndex?: number
+  /** Containers searched (several for a directory or an s3:// prefix). */
+  containers?: number
 }
 
 
@@ -101,9 +108,10 @@ export class SemanticIndex {
   static async open(path: string, opts: SemanticIndexOptions = {}): Promise<SemanticIndex> {
     const useStored = opts.storedIndex !== false && opts.filter === undefined && opts.index === undefined
     const b = new Builder(opts, useStored ? await lastIndexBlock(path, opts) : undefined)
+    const source = opts.s3 ? { s3: opts.s3 } : {}
     let failed: unknown
     const r = await verifyContainer(path, {
-      ...(opts.keyProvider ? { keyProvider: opts.keyProvider } : {}), ...(opts.pinned ? { pinned: opts.pinned } : {}),
+      ...source, ...(opts.keyProvider ? { keyProvider: opts.keyProvider } : {}), ...(opts.pinned ? { pinned: opts.pinned } : {}),
       ...(opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: opts.maxBoxBytes }),
       onBlock: async (blk) => {
         try {
@@ -168,7 +176,7 @@ export class SemanticIndex {
     const found = this.#index.search(q, k)
     if (found.ids.length === 0) return []
     const reader = await ContainerReader.open(this.path, {
-      ...(this.#opts.keyProvider ? { keyProvider: this.#opts.keyProvider } : {}), ...(this.#opts.pinned ? { pinned: this.#opts.pinned } : {}),
+      ...(this.#opts.s3 ? { s3: this.#opts.s3 } : {}), ...(this.#opts.keyProvider ? { keyProvider: this.#opts.keyProvider } : {}), ...(this.#opts.pinned ? { pinned: this.#opts.pinned } : {}),
       ...(this.#opts.maxBoxBytes === undefined ? {} : { maxBoxBytes: this.#opts.maxBoxBytes }),
     })
     try {
@@ -235,33 +243,59 @@ export async function searchContainer(path: string, query: string, opts: Semanti
 }
 
 /**
- * Searches several containers (files, or every *.maif file in a directory) and merges their hits by score.
- * Scores are comparable only within one model and metric, so containers of different ones are refused.
+ * The containers a search covers: files, every *.maif file in a directory, s3:// objects, and every *.maif
+ * object under an s3:// prefix (ending in /). Returns them with the S3 client it opened, if any, to close.
  */
-export async function searchContainers(paths: readonly string[], query: string, opts: SemanticIndexOptions & { k?: number } = {}): Promise<SearchResult> {
+async function expandTargets(paths: readonly string[], s3: OpenSourceOptions['s3']): Promise<{ files: string[]; client?: S3Client }> {
   const files: string[] = []
+  let client = s3?.client
+  let owned: S3Client | undefined
   for (const p of paths) {
-    if ((await stat(p)).isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.maif')).sort().map((f) => join(p, f)))
+    if (isS3Url(p)) {
+      const loc = parseS3Url(p)
+      if (!loc.isPrefix) { files.push(p); continue }
+      const { listObjects, s3Client } = await import('../aws/s3.js')
+      if (!client) owned = client = s3Client()
+      const found: string[] = []
+      for await (const o of listObjects(client, loc.bucket, loc.key)) if (o.key.endsWith('.maif')) found.push(s3Url(loc.bucket, o.key))
+      files.push(...found.sort())
+    } else if ((await stat(p)).isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.maif')).sort().map((f) => join(p, f)))
     else files.push(p)
   }
-  if (files.length === 0) throw new MaifError('MAIF_ERR_SEARCH', `no containers (*.maif) in ${paths.join(', ')}`)
-  const k = opts.k ?? 10
-  let first: SearchResult | undefined
-  let firstFile = ''
-  const hits: SearchHit[] = []
-  let indexed = 0
-  let treeSize = 0
-  for (const file of files) {
-    const r = await searchContainer(file, query, { ...opts, ...(first ? { model: first.model } : {}) })
-    if (first && r.metric !== first.metric) throw new MaifError('MAIF_ERR_SEARCH', `${file} is indexed by ${r.metric}, ${firstFile} by ${first.metric}: their scores do not compare`)
-    if (!first) {
-      first = r
-      firstFile = file
+  return { files, ...(owned ? { client: owned } : {}) }
+}
+
+/**
+ * Searches several containers (files, every *.maif file in a directory, s3:// objects or every *.maif object
+ * under an s3:// prefix) and merges their hits by score. Scores are comparable only within one model and
+ * metric, so containers of different ones are refused. Containers are searched one after another: one index
+ * is in memory at a time.
+ */
+export async function searchContainers(paths: readonly string[], query: string, opts: SemanticIndexOptions & { k?: number } = {}): Promise<SearchResult> {
+  const { files, client } = await expandTargets(paths, opts.s3)
+  try {
+    if (files.length === 0) throw new MaifError('MAIF_ERR_SEARCH', `no containers (*.maif) in ${paths.join(', ')}`)
+    const s3 = client ? { ...opts.s3, client } : opts.s3
+    const k = opts.k ?? 10
+    let first: SearchResult | undefined
+    let firstFile = ''
+    const hits: SearchHit[] = []
+    let indexed = 0
+    let treeSize = 0
+    for (const file of files) {
+      const r = await searchContainer(file, query, { ...opts, ...(s3 ? { s3 } : {}), ...(first ? { model: first.model } : {}) })
+      if (first && r.metric !== first.metric) throw new MaifError('MAIF_ERR_SEARCH', `${file} is indexed by ${r.metric}, ${firstFile} by ${first.metric}: their scores do not compare`)
+      if (!first) {
+        first = r
+        firstFile = file
+      }
+      indexed += r.indexed
+      treeSize += r.treeSize
+      for (const h of r.hits) hits.push({ ...h, file })
     }
-    indexed += r.indexed
-    treeSize += r.treeSize
-    for (const h of r.hits) hits.push({ ...h, file })
+    hits.sort((a, b) => b.score - a.score)
+    return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize, containers: files.length, ...(files.length === 1 && first!.storedIndex !== undefined ? { storedIndex: first!.storedIndex } : {}) }
+  } finally {
+    client?.destroy()
   }
-  hits.sort((a, b) => b.score - a.score)
-  return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize }
 }

@@ -27,6 +27,7 @@ export const containerSink = defineSink({
     allowNewSigner: z.boolean().describe('append although the container was last signed by another key (every signer must then be pinned to verify)').optional(),
     allowPlaintextAppend: z.boolean().describe('append a plaintext session to a container that has encrypted sessions').optional(),
     lockWaitMs: z.int().min(0).describe('a path with {placeholders}: how long to wait for a container another worker still holds (default 30000)').optional(),
+    storeIndex: z.boolean().describe('when the run wrote embeddings (embed-index), store their vector index (an XVIX block) at the end, so `maif search` loads it (default true; single containers only)').optional(),
   },
   lint({ self, transforms, definition, report }) {
     const has = (t: string): boolean => transforms.some((x) => x.type === t)
@@ -95,14 +96,27 @@ export const containerSink = defineSink({
       releaseKeys()
       throw err
     }
+    let embedded = false
     return {
       // A release (a route the source lost) means nothing to a single container: what came before is in it.
-      write: async (batch: Batch) => { if (!batch.release) await w.write(batch) },
+      write: async (batch: Batch) => {
+        if (batch.release) return
+        if (batch.kind === 'binary' && batch.blockType === 'EMBD') embedded = true
+        await w.write(batch)
+      },
       async close() {
         try {
-          await w.close()
-        } catch (err) {
-          throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
+          try {
+            await w.close()
+          } catch (err) {
+            throw wrapError('MAIF_ERR_IO', `writing the container ${o.path} failed`, err)
+          }
+          // Every record is durable (and acknowledged) before this: the index is a session of its own after
+          // the last checkpoint. A run that stops on a signal leaves it out, to exit promptly.
+          if (embedded && o.storeIndex !== false && !ctx.stop.aborted) {
+            const { storeIndexAfterRun } = await import('./store-index.js')
+            await storeIndexAfterRun(path, { ...(keyProvider ? { keyProvider } : {}), signer, ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }) }, ctx.logger)
+          }
         } finally {
           releaseKeys()
         }
