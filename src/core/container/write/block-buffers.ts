@@ -22,7 +22,7 @@ export class BlockBuffers {
   join(parts: readonly Uint8Array[]): Buffer {
     let total = 0
     for (const p of parts) total += p.byteLength
-    const out = this.#take(total)
+    const out = this.take(total)
     let at = 0
     for (const p of parts) {
       out.set(p, at)
@@ -33,12 +33,13 @@ export class BlockBuffers {
 
   /** `text` as UTF-8, in a buffer the caller owns alone until it is given back (as for `join`). */
   encode(text: string): Buffer {
-    const out = this.#take(Buffer.byteLength(text, 'utf8'))
+    const out = this.take(Buffer.byteLength(text, 'utf8'))
     out.write(text, 0, 'utf8')
     return out
   }
 
-  #take(total: number): Buffer {
+  /** `total` bytes (uninitialised) the caller owns alone until it is given back; the ArrayBuffer may be larger. */
+  take(total: number): Buffer {
     let ab: ArrayBuffer | undefined
     for (let i = this.#free.length - 1; i >= 0; i--) {
       if (this.#free[i]!.byteLength >= total) {

@@ -68,7 +68,12 @@ export class BlockFramer extends Transform {
   readonly #priv: Record<string, unknown>
   readonly #now: () => number
   #parts: Buffer[] = []
-  #texts: string[] = []
+  /** String records are written straight into this buffer as UTF-8 (joining strings per block cost 3×). */
+  #text: Buffer | null = null
+  /** The text written since the last part was cut from #text (#textStart..#textAt). */
+  #textStart = 0
+  #textAt = 0
+  /** The last part cut from #text: when it is a block's only part, that buffer becomes the block's data. */
   #encoded: Buffer | null = null
   #bytes = 0
   #records = 0
@@ -76,7 +81,7 @@ export class BlockFramer extends Transform {
   #timer: NodeJS.Timeout | undefined
   #segIndex = 0
   readonly #buffers: BlockBuffers | undefined
-  /** Recycled buffers holding this block's encoded text, until the block is flushed. */
+  /** Earlier text buffers that parts of the open block still point into, until the block is flushed. */
   #lent: ArrayBuffer[] = []
 
   constructor(opts: FramerOptions = {}) {
@@ -152,8 +157,8 @@ export class BlockFramer extends Transform {
       return this.#addBatch(b)
     }
     this.#useType(this.#type)
-    // Strings (and serialised objects) are gathered as strings and encoded once per block: one
-    // Buffer per block instead of one per record is what makes small events cheap.
+    // Strings (and serialised objects) are encoded as they come into one text buffer per block: one Buffer
+    // per block instead of one per record is what makes small events cheap.
     let text: string | null = null
     let line: Buffer | null = null
     if (typeof rec === 'string') {
@@ -169,7 +174,7 @@ export class BlockFramer extends Transform {
       if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
     }
     if (text !== null) {
-      this.#texts.push(text)
+      this.#writeText(text)
       this.#bytes += text.length + 1 // UTF-16 length: the byte limit is a soft one
     } else {
       this.#encodeTexts()
@@ -180,15 +185,33 @@ export class BlockFramer extends Transform {
     if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes) this.#flushLines()
   }
 
-  /** Turns the gathered string records into one Buffer part, keeping record order with Buffer parts. */
+  /** One string record and its newline, as UTF-8, at the end of the text buffer. */
+  #writeText(text: string): void {
+    // At most 3 bytes per UTF-16 unit; the exact length is worked out only when that bound does not fit.
+    const room = this.#text ? this.#text.length - this.#textAt : 0
+    if (room < text.length * 3 + 1 && room < Buffer.byteLength(text, 'utf8') + 1) this.#newText(Buffer.byteLength(text, 'utf8') + 1)
+    const t = this.#text!
+    this.#textAt += t.write(text, this.#textAt, 'utf8')
+    t[this.#textAt++] = 0x0a
+  }
+
+  /** A new text buffer of at least `min` bytes; the old one stays with the parts that point into it. */
+  #newText(min: number): void {
+    this.#encodeTexts()
+    if (this.#text && this.#textAt > 0) this.#lent.push(this.#text.buffer as ArrayBuffer)
+    const size = Math.max(min, 64 << 10)
+    // All of a recycled buffer is used, not just `size`: text fills it up to the block's size.
+    const ab = this.#buffers ? this.#buffers.take(size).buffer : Buffer.allocUnsafeSlow(size).buffer
+    this.#text = Buffer.from(ab, 0, ab.byteLength)
+    this.#textStart = this.#textAt = 0
+  }
+
+  /** Cuts the text written so far into a part, keeping record order with Buffer parts. */
   #encodeTexts(): void {
-    if (this.#texts.length === 0) return
-    this.#texts.push('')
-    const text = this.#texts.join('\n')
-    this.#encoded = this.#buffers ? this.#buffers.encode(text) : Buffer.from(text, 'utf8')
-    if (this.#buffers) this.#lent.push(this.#encoded.buffer as ArrayBuffer)
+    if (this.#textAt === this.#textStart) return
+    this.#encoded = this.#text!.subarray(this.#textStart, this.#textAt)
     this.#parts.push(this.#encoded)
-    this.#texts = []
+    this.#textStart = this.#textAt
   }
 
   #addBatch(b: LineBatch): void {
@@ -231,12 +254,16 @@ export class BlockFramer extends Transform {
     this.#encodeTexts()
     // Batches may be shared with other outputs and moved to worker threads, so a block always gets its
     // own bytes: a copy, except for the buffer encoded here from string records, which nothing else holds.
-    const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded
+    // A block of string records only is its text buffer: it goes with the block (from the start of the buffer,
+    // so that the whole buffer can move to a worker), and the next text starts in a new one.
+    const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded && this.#encoded.byteOffset === this.#text!.byteOffset
     const recycle = this.#buffers
     const data = own ? this.#parts[0]! : recycle ? recycle.join(this.#parts) : concatBytes(this.#parts)
-    // Text encoded into recycled buffers was copied into the block (or is the block): the copies go back now.
-    if (recycle && !own) for (const ab of this.#lent) recycle.give(ab)
+    // Earlier text buffers were copied into the block: they go back now. The current one is reused from its start.
+    if (recycle) for (const ab of this.#lent) recycle.give(ab)
     this.#lent = []
+    if (own) this.#text = null
+    this.#textStart = this.#textAt = 0
     this.#encoded = null
     const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
     this.#parts = []
