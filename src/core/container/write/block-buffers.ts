@@ -5,6 +5,8 @@
 
 /** Buffers kept for reuse at most: enough for every block in flight between the framer and the workers. */
 const KEEP = 16
+/** Bytes past the minimum in every buffer allocated here. */
+const SLACK = 64 << 10
 
 export class BlockBuffers {
   readonly #free: ArrayBuffer[] = []
@@ -48,12 +50,14 @@ export class BlockBuffers {
         break
       }
     }
-    ab ??= Buffer.allocUnsafeSlow(Math.max(total, this.#min)).buffer as ArrayBuffer
+    // Room past the block size: a block closes after the record that reaches its size, so text written
+    // record by record (the framer) overshoots by up to one record, and still fits one buffer.
+    ab ??= Buffer.allocUnsafeSlow(Math.max(total, this.#min + SLACK)).buffer as ArrayBuffer
     return Buffer.from(ab, 0, total)
   }
 
   /** Takes back a buffer from `join` that nothing uses any more. Outsized ones (a block of one huge record) go. */
   give(ab: ArrayBuffer): void {
-    if (ab.byteLength >= this.#min && ab.byteLength <= 4 * this.#min && this.#free.length < KEEP) this.#free.push(ab)
+    if (ab.byteLength >= this.#min && ab.byteLength <= 4 * this.#min + SLACK && this.#free.length < KEEP) this.#free.push(ab)
   }
 }
