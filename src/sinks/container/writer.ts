@@ -63,7 +63,8 @@ export function openWriter(session: WriterSession, stages: WriteStage[], _path: 
   return {
     async write(input: Batch) {
       if (failed !== undefined) throw failed
-      const batch = await skip.take(input)
+      const taken = skip.take(input)
+      const batch = taken instanceof Promise ? await taken : taken
       if (batch === null) {
         // Nothing left to write: if everything before is durable, so is this (no commit will come for it).
         const r = skip.idle()
@@ -131,27 +132,35 @@ class ResumeSkip {
     this.#path = path
   }
 
-  /** The batch to write (with its records' offsets aligned for the framer), or null when every record is skipped. */
-  async take(batch: Batch): Promise<Batch | null> {
+  /**
+   * The batch to write (with its records' offsets aligned for the framer), or null when every record is
+   * skipped. Synchronous unless a stream's resume point must be read.
+   */
+  take(batch: Batch): Batch | null | Promise<Batch | null> {
     const pos = batch.positions
     if (pos === undefined || batch.derived || batch.count === 0) {
       this.#note(0, batch.count)
       return batch
     }
-    const at = (i: number): string => pos.at[batch.origin ? batch.origin[i]! : i]!
-    let skipped = 0
-    if (this.#positions !== null && !this.#passed.has(pos.stream)) {
-      const mark = await this.#positions.last(pos.stream)
+    if (this.#positions === null || this.#passed.has(pos.stream)) return this.#cut(batch, pos, 0)
+    return this.#positions.last(pos.stream).then((mark) => {
+      const at = (i: number): string => pos.at[batch.origin ? batch.origin[i]! : i]!
+      let skipped = 0
       if (mark !== null) while (skipped < batch.count && BigInt(at(skipped)) <= mark) skipped++
       if (skipped < batch.count) this.#passed.add(pos.stream)
       if (skipped > 0) {
         this.#ctx.metrics.partition(pos.stream).skipped += skipped
         this.#ctx.logger?.info({ stream: pos.stream, skipped, upTo: mark?.toString(), path: this.#path }, 'records already inside the container\'s last checkpoint: skipped, not written again')
       }
-    }
+      return this.#cut(batch, pos, skipped)
+    })
+  }
+
+  /** `batch` without its first `skipped` records, with the offsets of the rest for the framer. */
+  #cut(batch: Batch, pos: NonNullable<Batch['positions']>, skipped: number): Batch | null {
     this.#note(skipped, batch.count - skipped)
     if (skipped === batch.count) return null
-    const aligned = batch.origin || skipped > 0 ? Array.from({ length: batch.count - skipped }, (_, i) => at(skipped + i)) : pos.at
+    const aligned = batch.origin || skipped > 0 ? Array.from({ length: batch.count - skipped }, (_, i) => pos.at[batch.origin ? batch.origin[skipped + i]! : skipped + i]!) : pos.at
     const offsets = { stream: pos.stream, at: aligned }
     if (skipped === 0) return Object.assign({ ...batch }, { offsets })
     if (batch.kind === 'lines') {
