@@ -75,3 +75,19 @@ t.test('a container written without offsets skips nothing', async (t) => {
   t.same(await blockOffsets(path), [null, null, null])
   t.same(await lastOf(path, ['ev/0']), [null])
 })
+
+t.test('binary objects: each object\'s block records its own offset', async (t) => {
+  const keys = await makeKeys(t.testdir())
+  const path = join(t.testdir(), 'd.maif')
+  const pieces = [0, 1, 2].map((k) => ({ data: Buffer.from(`object ${k}`), last: true }))
+  await writeContainer(path, Readable.from([{ kind: 'binary', pieces, offsets: { stream: 'bin/0', at: ['7', '8', '9'] } }], { objectMode: true }), writeOpts(keys, { framer: { mode: 'binary' } }))
+  const ranges: unknown[] = []
+  for (const b of parseBoxes(await readFile(path))) {
+    if (b.header.type !== 'BINA') continue
+    const p = b.bytes.subarray(HEADER_LEN)
+    const d = decodeDataPrefix(p, p.length, b.offset)
+    ranges.push(parseJsonObject(p.subarray(DATA_PREFIX_LEN, DATA_PREFIX_LEN + d.pubLen), b.offset, 'pub').offsets)
+  }
+  t.same(ranges, ['7', '8', '9'].map((o) => [{ stream: 'bin/0', first: o, last: o }]))
+  t.same(await lastOf(path, ['bin/0']), ['9'])
+})
