@@ -31,6 +31,8 @@ export interface PartitionCounters {
   lag: number
   /** The offset last committed for it (the next one to read), or null before the first commit. */
   committed: number | null
+  /** Records a container sink did not write again on resume: its last checkpoint already held their offsets. */
+  skipped: number
 }
 
 export interface MetricsSnapshot {
@@ -98,7 +100,7 @@ export class RunMetrics {
   partition(name: string): PartitionCounters {
     let c = this.partitions.get(name)
     if (c === undefined) {
-      c = { partition: name, records: 0, bytes: 0, lag: 0, committed: null }
+      c = { partition: name, records: 0, bytes: 0, lag: 0, committed: null, skipped: 0 }
       this.partitions.set(name, c)
     }
     return c
@@ -318,6 +320,7 @@ export async function startPrometheus(
     metrics.snapshot().partitions.flatMap((c): Sample[] => { const v = pick(c); return v === null ? [] : [[{ pipeline, partition: c.partition }, v]] })
   counter('maif_source_partition_records_total', 'Records read from each source partition', ['pipeline', 'partition'], () => perPartition((c) => c.records))
   counter('maif_source_partition_bytes_total', 'Bytes read from each source partition', ['pipeline', 'partition'], () => perPartition((c) => c.bytes))
+  counter('maif_source_partition_skipped_total', 'Records of each partition not written again on resume (already inside the container\'s last checkpoint)', ['pipeline', 'partition'], () => perPartition((c) => c.skipped))
   const gauge = (name: string, help: string, read: () => Sample[]): void => {
     new Gauge({ name, help, labelNames: ['pipeline', 'partition'], registers: [registry], collect() { this.reset(); for (const [l, v] of read()) this.set(l, v) } })
   }

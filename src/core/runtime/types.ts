@@ -35,6 +35,12 @@ interface EnvelopeFields {
    */
   route?: Readonly<Record<string, string>>
   /**
+   * Where each source record sits in an ordered stream, by ordinal like `origin` (a Kafka source: `stream`
+   * "topic/partition", `at` the offsets as decimal strings). A container sink records the range of each block
+   * in its authenticated public metadata, and on resume skips records its last checkpoint already holds.
+   */
+  positions?: { stream: string; at: readonly string[] }
+  /**
    * On an empty envelope (count 0): the source sends no more records of `route` for now (a Kafka partition
    * lost in a rebalance). A sink that splits by route makes that route's output durable and releases it
    * (closes the container, so that the partition's next owner can append); other sinks ignore it.

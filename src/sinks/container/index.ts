@@ -91,6 +91,7 @@ export const containerSink = defineSink({
       w = await open(path, {
         beforeCommit: (c) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
         onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
+        onSkip: (records) => { counter.recordsOut = records; ctx.acks.committed(records) },
       })
     } catch (err) {
       releaseKeys()

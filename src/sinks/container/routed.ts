@@ -79,6 +79,8 @@ export function routedSink(
         sub.writer = await open(path, {
           beforeCommit: (c) => ctx.acks.committing(prefixIf(sub, c.records)),
           onCommit: (c) => { sub.durable = c.records; commits++; advance() },
+          // Records skipped on resume (already in the container) are durable without a commit.
+          onSkip: (records) => { sub.durable = Math.max(sub.durable, records); advance() },
         })
         return sub
       } catch (err) {

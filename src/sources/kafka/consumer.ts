@@ -23,6 +23,8 @@ export interface ConsumerOptions {
   maxBytesPerPartition?: number | undefined
   /** Envelopes held between kafkajs and the engine. */
   queue: number
+  /** Commit durable offsets at most this often (ms; 0: as soon as they are durable). */
+  commitIntervalMs: number
 }
 
 
@@ -53,6 +55,8 @@ export class KafkaReader {
   #commits: Promise<void> = Promise.resolve()
   readonly stats = { records: 0, bytes: 0 }
   #crashes = 0
+  /** When offsets were last committed (ms), for commitIntervalMs. */
+  #lastCommitAt = 0
   #retryTimer: NodeJS.Timeout | undefined
 
   readonly #partition: (key: string) => PartitionCounters
@@ -114,9 +118,14 @@ export class KafkaReader {
     // A commit that failed (a rebalance in between) is retried with the next one; when no more records come
     // for that partition there is no next one, so durable offsets not yet committed are retried every second.
     this.#retryTimer ??= setInterval(() => {
-      if (this.#pendingCommits()) this.#commits = this.#commits.then(() => this.#commitDurable())
+      if (this.#pendingCommits() && this.#commitDue()) this.#commits = this.#commits.then(() => this.#commitDurable())
     }, 1000)
     this.#retryTimer.unref()
+  }
+
+  /** Whether commitIntervalMs has passed since the last commit (always, without one). */
+  #commitDue(): boolean {
+    return Date.now() - this.#lastCommitAt >= this.#o.commitIntervalMs
   }
 
   #pendingCommits(): boolean {
@@ -241,6 +250,8 @@ export class KafkaReader {
       const t = p.token as KafkaToken
       advance(t, BigInt(t.offsets[p.records - 1]!) + 1n)
     }
+    // Not yet due: the timer above commits it (or close(), at the latest). Durable offsets only ever wait.
+    if (!this.#commitDue()) return Promise.resolve()
     this.#commits = this.#commits.then(() => this.#commitDurable())
     return this.#commits
   }
@@ -257,6 +268,7 @@ export class KafkaReader {
     if (offsets.length === 0) return
     try {
       await consumer.commitOffsets(offsets)
+      this.#lastCommitAt = Date.now()
       for (const x of offsets) {
         const key = tpKey(x.topic, x.partition)
         this.#committed.set(key, BigInt(x.offset))

@@ -62,6 +62,8 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
   let bytes = 0
   const token = (): KafkaToken => ({ topic, partition, offsets, last, epoch })
   const route = { topic, partition: String(partition) }
+  // The offsets by record ordinal: the same array the token keeps (appended to below, before the batch leaves).
+  const positions = { stream: `${topic}/${partition}`, at: offsets }
   if (o.format === 'binary') {
     const pieces: BinaryPiece[] = []
     for (const m of messages) {
@@ -70,7 +72,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
       offsets.push(m.offset)
       pieces.push({ data: m.value, name: `${topic}/${partition}/${m.offset}`, meta: metadataOf(topic, partition, m), last: true })
     }
-    return { batch: { kind: 'binary', format: 'binary', pieces, count: pieces.length, ack: token(), route }, rejected, bytes }
+    return { batch: { kind: 'binary', format: 'binary', pieces, count: pieces.length, ack: token(), route, positions }, rejected, bytes }
   }
   const lines: Buffer[] = []
   for (const m of messages) {
@@ -109,7 +111,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
     offsets.push(m.offset)
     lines.push(line, NL)
   }
-  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: concatBytes(lines), count: offsets.length, ack: token(), route }, rejected, bytes }
+  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: concatBytes(lines), count: offsets.length, ack: token(), route, positions }, rejected, bytes }
 }
 
 const NL = Buffer.from('\n')

@@ -33,6 +33,7 @@ export const kafkaSource = defineSource({
       maxWaitTimeInMs: z.int().min(0).optional(),
       maxBytesPerPartition: z.int().min(1).optional(),
     }).describe('kafkajs consumer settings (ms, bytes); kafkajs defaults otherwise').optional(),
+    commitIntervalMs: z.int().min(0).describe('commit durable offsets at most this often (default 0: after every checkpoint); a graceful stop always commits').optional(),
     queue: z.int().min(1).max(64).describe('partition batches held between Kafka and the pipeline (default 4)').optional(),
   },
   refine(v, ctx) {
@@ -66,7 +67,7 @@ export const kafkaSource = defineSource({
     const kafka = kafkaClient(o, ctx.logger, { retries: ctx.retry.maxAttempts, initialRetryTime: ctx.retry.initialMs, maxRetryTime: ctx.retry.maxMs })
     const reader = new KafkaReader(kafka, {
       groupId: o.groupId, topics: o.topics.map(topicPattern), fromBeginning: o.fromBeginning ?? false, format: o.format,
-      metaField: o.metadataField, queue: o.queue ?? 4, ...o.consumer,
+      metaField: o.metadataField, queue: o.queue ?? 4, commitIntervalMs: o.commitIntervalMs ?? 0, ...o.consumer,
     }, ctx.stop, (d) => ctx.deadLetter(d), ctx.logger, ctx.metrics)
     return {
       batches: () => reader.batches(),

@@ -12,11 +12,16 @@ export type RecordInput = Buffer | string | Record<string, unknown> | BinaryReco
  * Many line records at once: `data` is the records, each ending with '\n' (what a line source reads).
  * `blockType` (else the framer's type, else one from `format`) names the blocks they go into.
  */
-export interface LineBatch { kind: 'lines'; data: Buffer; count: number; format?: 'json' | 'text'; blockType?: string }
+export interface LineBatch { kind: 'lines'; data: Buffer; count: number; format?: 'json' | 'text'; blockType?: string; offsets?: StreamOffsets }
+/**
+ * Where each record of a batch sits in an ordered stream (a Kafka partition's offsets), aligned with its
+ * records: each block records the first and last of its records as public metadata `offsets` (FORMAT.md §5.3).
+ */
+export interface StreamOffsets { stream: string; at: readonly string[] }
 /** One binary object, or one piece of it: a caller streaming a large file sends pieces with last: false. */
 export interface BinaryRecord { data: Buffer; name?: string; meta?: Record<string, unknown>; last?: boolean }
 /** Binary pieces as a batch, as pipeline sources send them. */
-export interface BinaryBatchInput { kind: 'binary'; pieces: BinaryRecord[]; blockType?: string }
+export interface BinaryBatchInput { kind: 'binary'; pieces: BinaryRecord[]; blockType?: string; offsets?: StreamOffsets }
 
 const FORMAT_TYPES: Record<string, string> = { json: 'JSON', text: 'TEXT', binary: 'BINA' }
 
@@ -83,6 +88,8 @@ export class BlockFramer extends Transform {
   readonly #buffers: BlockBuffers | undefined
   /** Earlier text buffers that parts of the open block still point into, until the block is flushed. */
   #lent: ArrayBuffer[] = []
+  /** Per stream, the first and last offset of the records of the open line block. */
+  #ranges = new Map<string, [string, string]>()
 
   constructor(opts: FramerOptions = {}) {
     // Inputs may be single records or ~1 MiB line batches, so the buffer is counted small on both sides.
@@ -116,7 +123,13 @@ export class BlockFramer extends Transform {
         for (const r of rec) this.#mode === 'binary' ? this.#pushBinary(r, this.#type) : this.#addLine(r)
       } else if (isBinaryBatch(rec)) {
         const type = this.#typeOf(rec.blockType, 'binary')
-        for (const p of rec.pieces) this.#pushBinary(p, type)
+        let k = 0 // ordinal of the object the piece belongs to (objects ending in this batch)
+        for (const p of rec.pieces) {
+          // Only an object whole in one piece gets its offset: its first block is the one written here.
+          const at = rec.offsets && p.last !== false && this.#segIndex === 0 ? rec.offsets.at[k] : undefined
+          this.#pushBinary(p, type, at === undefined ? undefined : [{ stream: rec.offsets!.stream, first: at, last: at }])
+          if (p.last !== false) k++
+        }
       } else if (this.#mode === 'binary') this.#pushBinary(rec, this.#type)
       else this.#addLine(rec)
       cb()
@@ -218,6 +231,7 @@ export class BlockFramer extends Transform {
     this.#encodeTexts()
     let data = b.data
     let count = b.count
+    let k = 0 // records of b taken so far
     if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
     while (count > 0) {
       if (this.#records === 0) {
@@ -240,6 +254,13 @@ export class BlockFramer extends Transform {
         take = n
       }
       this.#parts.push(data.subarray(0, end))
+      if (b.offsets) {
+        const r = this.#ranges.get(b.offsets.stream)
+        const last = b.offsets.at[k + take - 1]!
+        if (r) r[1] = last
+        else this.#ranges.set(b.offsets.stream, [b.offsets.at[k]!, last])
+      }
+      k += take
       this.#bytes += end
       this.#records += take
       data = data.subarray(end)
@@ -265,7 +286,11 @@ export class BlockFramer extends Transform {
     if (own) this.#text = null
     this.#textStart = this.#textAt = 0
     this.#encoded = null
-    const pub = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
+    const pub: Record<string, unknown> = { ...this.#basePub, records: this.#records, firstMs: this.#firstMs, lastMs: this.#now() }
+    if (this.#ranges.size > 0) {
+      pub.offsets = [...this.#ranges].map(([stream, [first, last]]) => ({ stream, first, last }))
+      this.#ranges.clear()
+    }
     this.#parts = []
     this.#bytes = 0
     const records = this.#records
@@ -273,12 +298,13 @@ export class BlockFramer extends Transform {
     this.push({ kind: 'block', type: this.#open, flags: 0, pub, priv: this.#priv, data, records, ...(recycle ? { recycle } : {}) } satisfies Block)
   }
 
-  #pushBinary(rec: RecordInput, type: string): void {
+  #pushBinary(rec: RecordInput, type: string, offsets?: Array<{ stream: string; first: string; last: string }>): void {
     if (this.#segIndex === 0) this.#flushLines()
     let data: Buffer
     let last = true
     const first = this.#segIndex === 0
     const pub: Record<string, unknown> = first ? { ...this.#basePub, records: 1, firstMs: this.#now() } : { segment: this.#segIndex }
+    if (first && offsets) pub.offsets = offsets
     let priv = first ? this.#priv : {}
     if (Buffer.isBuffer(rec)) data = rec
     else if (typeof rec === 'object' && rec !== null && Buffer.isBuffer((rec as BinaryRecord).data)) {
