@@ -20,6 +20,7 @@ const BENCHES = [
   { file: 's3.mjs', takes: [] },
   { file: 'vector-search.mjs', takes: ['quick', 'vectors'] },
   { file: 'hsc.mjs', takes: ['quick'] },
+  { file: 'kafka.mjs', takes: ['quick'] },
 ]
 
 const argv = process.argv.slice(2)

@@ -14,13 +14,13 @@ const all = (...args: string[]): { code: number | null; stdout: string; stderr: 
 t.test('every bench runs, in order, with no flags by default', async (t) => {
   const r = all('--list')
   t.equal(r.code, 0, r.stderr)
-  t.same(r.stdout.trim().split('\n'), ['bench/run.mjs', 'bench/s3.mjs', 'bench/vector-search.mjs', 'bench/hsc.mjs'])
+  t.same(r.stdout.trim().split('\n'), ['bench/run.mjs', 'bench/s3.mjs', 'bench/vector-search.mjs', 'bench/hsc.mjs', 'bench/kafka.mjs'])
 })
 
 t.test('--quick and --vectors go to the benches that take them', async (t) => {
   const r = all('--list', '--quick', '--vectors', '1e6')
   t.equal(r.code, 0, r.stderr)
-  t.same(r.stdout.trim().split('\n'), ['bench/run.mjs --quick', 'bench/s3.mjs', 'bench/vector-search.mjs --quick --vectors 1000000', 'bench/hsc.mjs --quick'])
+  t.same(r.stdout.trim().split('\n'), ['bench/run.mjs --quick', 'bench/s3.mjs', 'bench/vector-search.mjs --quick --vectors 1000000', 'bench/hsc.mjs --quick', 'bench/kafka.mjs --quick'])
 })
 
 t.test('bad arguments are refused before anything runs', async (t) => {
