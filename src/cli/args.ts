@@ -138,7 +138,18 @@ container uses, each APPROVED / NOT APPROVED / CONDITIONAL with its standard (FI
   --fips             a gate: exit 1 unless FIPS mode is active and every security function is approved
                      (also when the pipeline sets security.fips: true)
   --json             the report as one JSON object
-  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm`,
+  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm
+       maif compliance report --framework fisma|stig|hipaa|pci-dss FILE [--keyring DIR] [--pub FILE]... [--audit-log LOG]... [--json]
+Verifies the container and maps what it and its audit trail show to the framework's controls (AU-2, AU-3,
+AU-9, AU-10, SI-7, SC-13, SC-28, AC-3, AC-16, …): each MET or NOT MET with its evidence, or CANNOT ASSESS with
+why (retention, review, key custody and the running system are outside what a container shows). No control
+is met without evidence. Exit 0 when no control is not met, 1 when one is (or the container fails to
+verify), 2 on a usage or I/O error.
+  --framework F      fisma (NIST SP 800-53 rev. 5), stig, hipaa or pci-dss (v4.0)
+  --keyring DIR      decrypts and authenticates every block and the audit blocks, and pins its signing key
+  --pub FILE         pin a signer's public key (repeatable; without a pinned key AU-10 cannot be assessed)
+  --audit-log LOG    also read this JSONL audit log (MAIF_AUDIT_LOG of verify/cat/recover): its access.denied
+                     events show access enforcement (AC-3); repeatable`,
   audit: `usage: maif audit FILE [--keyring DIR] [--pub FILE]... [--json] [--since TIME] [--action ACTION]
 Lists and verifies an audit trail: the AUDT blocks of a container (released only after the signed checkpoint
 covering them verifies) or a JSONL audit log. Checks each log's sequence and hash chain. Exit 1 on any failure.
