@@ -4,15 +4,23 @@ import { parseArgs } from 'node:util'
 import { once } from 'node:events'
 import { MaifError } from '../core/errors.js'
 
-const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable.'
+const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable; a passphrase-protected one reads its passphrase from the file MAIF_KEYRING_PASSPHRASE_FILE names, else MAIF_KEYRING_PASSPHRASE.'
 
 /** One entry per command: its synopsis (first line) and what each flag means. */
 export const COMMAND_USAGE: Record<string, string> = {
-  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
+  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force] [--passphrase-file FILE [--previous-passphrase-file FILE]]
 Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public key to pin).
   --out DIR        where to write the keyring
   --alg ALG        signature algorithm (default ecdsa-p256)
-  --force          overwrite an existing keyring`,
+  --force          overwrite an existing keyring
+  --passphrase-file FILE
+                   seal maif.key under the passphrase in FILE (PBKDF2-HMAC-SHA-256, 600,000 iterations;
+                   AES-256-GCM). It must meet the STIG policy: 15+ characters, upper, lower, digit, special,
+                   no run of more than 3. Without the flag, MAIF_KEYRING_PASSPHRASE_FILE or
+                   MAIF_KEYRING_PASSPHRASE is used when set. Every command then needs the passphrase to
+                   load the keyring, from the same environment variables
+  --previous-passphrase-file FILE
+                   rotating: the new passphrase must differ from this one in at least 8 characters`,
   pubkey: `usage: maif pubkey --kms-key-id ID -o FILE [--force]
 Writes the public key of an asymmetric AWS KMS signing key (ECC_NIST_P256 or RSA_3072) as PEM, the format of
 maif.pub, so that 'maif verify --pub FILE' pins checkpoints signed in KMS (pack --kms-sign-key-id).
