@@ -94,3 +94,8 @@ export { cloudwatchLogsSink, planLogEvents, CWL_LIMITS } from './sinks/siem/clou
 export { elasticsearchSink, ECS_MAPPINGS } from './sinks/siem/elasticsearch.js'
 export { splunkHecSink } from './sinks/siem/splunk-hec.js'
 export { parseLabel, formatLabel, denial, parseGrant, type Label, type Grant } from './core/compliance/access.js'
+export { AccessGuard, readBlockWithGrant, verifyContainerWithGrant, type GrantOptions } from './core/compliance/granted-read.js'
+export { gatherEvidence, type ContainerEvidence, type AuditEvidence, type GatherOptions } from './core/compliance/evidence.js'
+export { complianceReport, nistChecks, FRAMEWORKS, type ComplianceReport, type ControlResult, type ControlStatus, type Framework } from './core/compliance/report.js'
+export { keyringPassphraseFromEnv, readPassphraseFile, type GenerateKeyringOptions } from './core/format/keyring.js'
+export { sealSecret, openSecret, KEYRING_KDF, KEYRING_KDF_ITERATIONS, type SealedSecret } from './core/format/keyring-seal.js'
