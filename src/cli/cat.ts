@@ -9,7 +9,7 @@ import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { OffsetDedupe } from '../core/kafka/dedupe.js'
-import { auditCli } from './audit-log.js'
+import { auditCli, auditKeys } from './audit-log.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -23,7 +23,7 @@ export default async function cat(args: string[]): Promise<number> {
   const limit = maxBoxBytes === undefined ? {} : { maxBoxBytes }
   // Without a keyring, cat still reads sessions whose keys KMS wrapped; a keyring session then fails naming --keyring.
   const keyring = await keyringFrom(values.keyring)
-  const keys = readKeyProvider(keyring)
+  const keys = auditKeys(readKeyProvider(keyring), positionals[0]!)
   const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.

@@ -9,6 +9,7 @@ import { MaifError, wrapError } from '../../core/errors.js'
 import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import type { AwsOptions } from '../../core/aws/config.js'
 import { WriterSession } from '../../core/container/session.js'
+import { AuditFileLog, auditedKeyProvider } from '../../core/audit/audit-file.js'
 import { containerKeys } from '../../core/runtime/container-keys.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
@@ -63,17 +64,44 @@ export const containerSink = defineSink({
   },
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
-    const { stages, keyProvider, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
+    const { stages, keyProvider: keys, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
+    // With MAIF_AUDIT_LOG, each container session's open and close and each data-key use is an audit event there
+    // (one per session, none per block).
+    const audit = AuditFileLog.fromEnv()
+    const keyProvider = keys && audit ? auditedKeyProvider(keys, (e) => audit.emit(e)) : keys
     const enc = keyProvider !== undefined
     const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
       mkdirSync(dirname(file), { recursive: true })
-      const session = await WriterSession.open(file, {
-        ...(keyProvider ? { keyProvider } : {}), signer,
-        encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
-        ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
-        ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
-      })
-      return openWriter(session, stages, file, o.fsync, ctx, hooks)
+      let session: WriterSession
+      try {
+        session = await WriterSession.open(file, {
+          ...(keyProvider ? { keyProvider } : {}), signer,
+          encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+          ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
+          ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
+        })
+      } catch (err) {
+        audit?.emit({ action: 'container.open', outcome: 'failure', type: ['access'], file: { path: file }, error: { code: (err as MaifError).code ?? 'MAIF_ERR_IO', message: (err as Error).message } })
+        throw err
+      }
+      const ids = { container_id: session.containerId.toString('hex'), session_id: session.sessionId.toString('hex') }
+      audit?.emit({ action: session.startOffset === 0 ? 'container.create' : 'container.open', outcome: 'success', type: [session.startOffset === 0 ? 'creation' : 'access'], file: { path: file }, maif: { ...ids, encrypted: session.encrypted, pipeline: ctx.pipeline } })
+      const w = openWriter(session, stages, file, o.fsync, ctx, hooks)
+      if (!audit) return w
+      return {
+        write: (b) => w.write(b),
+        destroy: (err) => w.destroy(err),
+        get commits() { return w.commits },
+        async close() {
+          try {
+            await w.close()
+          } catch (err) {
+            audit.emit({ action: 'container.close', outcome: 'failure', type: ['end'], file: { path: file }, error: { code: (err as MaifError).code ?? 'MAIF_ERR_IO', message: (err as Error).message }, maif: { ...ids, commits: w.commits } })
+            throw err
+          }
+          audit.emit({ action: 'container.close', outcome: 'success', type: ['end'], file: { path: file }, maif: { ...ids, commits: w.commits } })
+        },
+      }
     }
     if (templateNames(o.path).length > 0) {
       // One container per route ({topic}/{partition}); the KMS clients serve them all and go with the sink.
