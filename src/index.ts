@@ -99,3 +99,4 @@ export { gatherEvidence, type ContainerEvidence, type AuditEvidence, type Gather
 export { complianceReport, nistChecks, FRAMEWORKS, type ComplianceReport, type ControlResult, type ControlStatus, type Framework } from './core/compliance/report.js'
 export { keyringPassphraseFromEnv, readPassphraseFile, type GenerateKeyringOptions } from './core/format/keyring.js'
 export { sealSecret, openSecret, KEYRING_KDF, KEYRING_KDF_ITERATIONS, type SealedSecret } from './core/format/keyring-seal.js'
+export { IdleLimitedReader, type IdleLimitOptions } from './core/compliance/idle-reader.js'
