@@ -59,3 +59,33 @@ t.test('pipeline sessions and key use, then reads, in the audit log', async (t) 
   t.not(wrong.code, 0)
   t.match(events(wlog)[0], { event: { action: 'key.use', outcome: 'failure' }, error: { code: String }, maif: { operation: 'decrypt-data-key' } })
 })
+
+t.test('with the audit stage, the session and key-use events are audit blocks of the container itself', async (t) => {
+  const { runPipeline } = await import('../src/core/runtime/engine.js')
+  await import('../src/builtins.js')
+  const dir = t.testdir()
+  const keys = join(dir, 'keys')
+  t.equal((await maif(['keygen', '--out', keys])).code, 0)
+  const kr = await loadKeyring(keys)
+  writeFileSync(join(dir, 'in.jsonl'), Array.from({ length: 40 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n')
+  const out = join(dir, 'a.maif')
+  const report = await runPipeline({
+    source: { type: 'file', path: 'in.jsonl', format: 'jsonl' },
+    transforms: [{ type: 'audit', user: 'svc' }, { type: 'frame', blockRecords: 10 }, { type: 'encrypt', keyring: keys }],
+    sinks: { mode: 'all', outputs: [{ type: 'container', path: out }] },
+  }, { cwd: dir })
+  t.equal(report.reconciled, true, 'the events the sink adds are not counted as records the source sent')
+  t.equal(report.delivered, 40)
+  const audit = await maif(['audit', out, '--keyring', keys, '--json'])
+  t.equal(audit.code, 0, audit.stdout)
+  const r = JSON.parse(audit.stdout) as { ok: boolean; chain: { logs: unknown[] }; events: AuditEvent[] }
+  const actions = r.events.map((e) => e.event.action)
+  t.equal(actions.filter((a) => a === 'key.use').length, 1)
+  t.equal(actions.filter((a) => a === 'container.create').length, 1)
+  t.ok(actions.includes('pipeline.start') && actions.includes('records.ingest'))
+  t.equal(r.chain.logs.length, 2, "the sink's log beside the stage's, both chain-valid")
+  t.match(r.events.find((e) => e.event.action === 'key.use'), { maif: { operation: 'generate-data-key', wrapping_key_ids: [kr.keyId] } })
+  // All 40 records are in the container once.
+  const cat = await maif(['cat', out, '--keyring', keys, '--type', 'JSON'])
+  t.equal(cat.stdout.split('\n').filter(Boolean).length, 40)
+})

@@ -13,13 +13,15 @@ export class AuditFileLog {
   readonly path: string
   readonly #logger: AuditLogger
 
-  constructor(path: string, opts: Omit<AuditLoggerOptions, 'write'> = {}) {
+  /** `tee` receives each event too, once it is durable in the file. */
+  constructor(path: string, opts: Omit<AuditLoggerOptions, 'write'> & { tee?: (e: AuditEvent) => void } = {}) {
     this.path = resolve(path)
-    this.#logger = new AuditLogger({ ...opts, write: (e) => this.#append(e) })
+    const { tee, ...rest } = opts
+    this.#logger = new AuditLogger({ ...rest, write: (e) => { this.#append(e); tee?.(e) } })
   }
 
   /** The log named by MAIF_AUDIT_LOG, or undefined when it is not set. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: Omit<AuditLoggerOptions, 'write'> = {}): AuditFileLog | undefined {
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: Omit<AuditLoggerOptions, 'write'> & { tee?: (e: AuditEvent) => void } = {}): AuditFileLog | undefined {
     return env.MAIF_AUDIT_LOG ? new AuditFileLog(env.MAIF_AUDIT_LOG, opts) : undefined
   }
 

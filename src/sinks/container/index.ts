@@ -10,10 +10,11 @@ import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import type { AwsOptions } from '../../core/aws/config.js'
 import { WriterSession } from '../../core/container/session.js'
 import { AuditFileLog, auditedKeyProvider } from '../../core/audit/audit-file.js'
+import { AuditLogger, type AuditEvent, type AuditInput } from '../../core/audit/events.js'
 import { containerKeys } from '../../core/runtime/container-keys.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
-import type { Batch, SinkInstance } from '../../core/runtime/types.js'
+import type { Batch, LinesBatch, SinkInstance } from '../../core/runtime/types.js'
 import { openWriter, type ContainerWriter, type WriterHooks } from './writer.js'
 import { routedSink, templateNames } from './routed.js'
 
@@ -65,9 +66,14 @@ export const containerSink = defineSink({
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
     const { stages, keyProvider: keys, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
-    // With MAIF_AUDIT_LOG, each container session's open and close and each data-key use is an audit event there
-    // (one per session, none per block).
-    const audit = AuditFileLog.fromEnv()
+    // Each container session's open and close and each data-key use is an audit event (one per session, none per
+    // block): in MAIF_AUDIT_LOG when it is set, and, for a single container in a pipeline with the audit stage,
+    // in the container itself: the events so far ride in the first AUDT batch (as a log of their own, same
+    // chain of boxes, same checkpoints). The close event comes after the last commit, so only the file has it.
+    const single = templateNames(o.path).length === 0
+    let pending: AuditEvent[] | null = single ? [] : null
+    const tee = (e: AuditEvent): void => { pending?.push(e) }
+    const audit: { emit(i: AuditInput): AuditEvent } | undefined = AuditFileLog.fromEnv(process.env, { tee }) ?? (single ? new AuditLogger({ write: tee }) : undefined)
     const keyProvider = keys && audit ? auditedKeyProvider(keys, (e) => audit.emit(e)) : keys
     const enc = keyProvider !== undefined
     const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
@@ -113,11 +119,17 @@ export const containerSink = defineSink({
       }
     }
     const counter = ctx.metrics.stage('container', ctx.label)
+    // The session events put into the container are records the engine never sent: commits count them, the
+    // acknowledgements must not. They sit after the `injectedAt` records the engine had sent before them.
+    let sent = 0
+    let injectedAt = Infinity
+    let injected = 0
+    const engineCount = (records: number): number => (records <= injectedAt ? records : Math.max(injectedAt, records - injected))
     let w: ContainerWriter
     try {
       w = await open(path, {
-        beforeCommit: (c) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
-        onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
+        beforeCommit: (c) => ctx.acks.committing(engineCount(c.records), { key: path, treeSize: c.treeSize }),
+        onCommit: (c) => { counter.recordsOut = engineCount(c.records); ctx.acks.committed(engineCount(c.records)) },
       })
     } catch (err) {
       releaseKeys()
@@ -125,7 +137,20 @@ export const containerSink = defineSink({
     }
     return {
       // A release (a route the source lost) means nothing to a single container: what came before is in it.
-      write: async (batch: Batch) => { if (!batch.release) await w.write(batch) },
+      write: async (batch: Batch) => {
+        if (batch.release) return
+        if (pending && batch.derived && batch.blockType === 'AUDT' && batch.kind === 'lines') {
+          const events = pending
+          pending = null
+          if (events.length > 0) {
+            injectedAt = sent
+            injected = events.length
+            batch = withEvents(batch, events)
+          }
+        }
+        if (injected === 0) sent += batch.count
+        await w.write(batch)
+      },
       async close() {
         try {
           await w.close()
@@ -140,6 +165,15 @@ export const containerSink = defineSink({
     }
   },
 })
+
+/** An AUDT batch with `events` before its own, tied to the same source record (so acknowledged with it). */
+function withEvents(b: LinesBatch, events: AuditEvent[]): LinesBatch {
+  const n = events.length
+  const origin = new Uint32Array(n + b.count)
+  origin.fill(b.origin?.[0] ?? 0, 0, n)
+  for (let i = 0; i < b.count; i++) origin[n + i] = b.origin ? b.origin[i]! : i
+  return { ...b, data: Buffer.concat([Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join('')), b.data]), count: n + b.count, origin }
+}
 
 /**
  * What `maif validate` checks of KMS keys: that a data key can be generated (it is discarded) and that the
