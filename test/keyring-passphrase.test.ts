@@ -102,3 +102,37 @@ t.test('cli: keygen enforces the STIG policy; pack, verify, cat and run need the
   t.equal(run.code, 0, run.stderr)
   t.equal((await maif(['verify', join(dir, 'run.maif'), '--keyring', keys], { env: envGood })).code, 0)
 })
+
+t.test('cli: --reseal rotates the passphrase (or protects a clear keyring) and keeps the keys', async (t) => {
+  const dir = t.testdir()
+  const pf = (name: string, p: string): string => { const f = join(dir, name); writeFileSync(f, p + '\n', { mode: 0o600 }); return f }
+  const keys = join(dir, 'keys')
+  t.equal((await maif(['keygen', '--out', keys])).code, 0)
+  const pub = readFileSync(join(keys, 'maif.pub'), 'utf8')
+  writeFileSync(join(dir, 'in.jsonl'), '{"a":1}\n')
+  const out = join(dir, 'c.maif')
+  t.equal((await maif(['pack', join(dir, 'in.jsonl'), '-o', out, '--keyring', keys])).code, 0)
+
+  const good = pf('good.txt', GOOD)
+  const first = await maif(['keygen', '--out', keys, '--reseal', '--passphrase-file', good])
+  t.equal(first.code, 0, first.stderr)
+  t.notMatch(readFileSync(join(keys, 'maif.key'), 'utf8'), /masterKey|PRIVATE KEY/, 'now sealed')
+  t.equal(readFileSync(join(keys, 'maif.pub'), 'utf8'), pub, 'same signing key')
+  const cat = async (env: Record<string, string>): Promise<number> => (await maif(['cat', out, '--keyring', keys, '--jsonl'], { env })).code
+  t.equal(await cat({ MAIF_KEYRING_PASSPHRASE_FILE: good }), 0, 'the container written before still opens: same master key')
+  t.equal(await cat({}), 2)
+
+  const rotated = pf('rot.txt', ROTATED)
+  const before = readFileSync(join(keys, 'maif.key'), 'utf8')
+  const wrongPrev = await maif(['keygen', '--out', keys, '--reseal', '--passphrase-file', rotated, '--previous-passphrase-file', pf('other.txt', 'Not-The-Old-One-99!')])
+  t.equal(wrongPrev.code, 2)
+  t.match(wrongPrev.stderr, /MAIF_ERR_KEYRING_PASSPHRASE/)
+  t.equal(readFileSync(join(keys, 'maif.key'), 'utf8'), before, 'nothing changed')
+  const close = await maif(['keygen', '--out', keys, '--reseal', '--passphrase-file', pf('close.txt', GOOD.replace('42', '43')), '--previous-passphrase-file', good])
+  t.equal(close.code, 2)
+  t.match(close.stderr, /MAIF_ERR_PASSPHRASE_POLICY.*changed from the previous/)
+  const rot = await maif(['keygen', '--out', keys, '--reseal', '--passphrase-file', rotated, '--previous-passphrase-file', good])
+  t.equal(rot.code, 0, rot.stderr)
+  t.equal(await cat({ MAIF_KEYRING_PASSPHRASE_FILE: rotated }), 0)
+  t.equal(await cat({ MAIF_KEYRING_PASSPHRASE_FILE: good }), 2, 'the old passphrase no longer opens it')
+})

@@ -8,7 +8,7 @@ const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else th
 
 /** One entry per command: its synopsis (first line) and what each flag means. */
 export const COMMAND_USAGE: Record<string, string> = {
-  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force] [--passphrase-file FILE [--previous-passphrase-file FILE]]
+  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force] [--passphrase-file FILE [--previous-passphrase-file FILE] [--reseal]]
 Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public key to pin).
   --out DIR        where to write the keyring
   --alg ALG        signature algorithm (default ecdsa-p256)
@@ -20,7 +20,9 @@ Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public
                    MAIF_KEYRING_PASSPHRASE is used when set. Every command then needs the passphrase to
                    load the keyring, from the same environment variables
   --previous-passphrase-file FILE
-                   rotating: the new passphrase must differ from this one in at least 8 characters`,
+                   rotating: the new passphrase must differ from this one in at least 8 characters
+  --reseal         rotate the passphrase of the keyring in DIR: the same keys sealed under the new passphrase
+                   (--previous-passphrase-file opens the old one; a keyring without one is protected first)`,
   pubkey: `usage: maif pubkey --kms-key-id ID -o FILE [--force]
 Writes the public key of an asymmetric AWS KMS signing key (ECC_NIST_P256 or RSA_3072) as PEM, the format of
 maif.pub, so that 'maif verify --pub FILE' pins checkpoints signed in KMS (pack --kms-sign-key-id).

@@ -1,6 +1,6 @@
 // Key providers: where session data keys come from. The local keyring is the default; AWS KMS plugs in
 // through the same interface (GenerateDataKey / Decrypt with an encryption context).
-import { chmod, mkdir, open as fsOpen, readFile, stat } from 'node:fs/promises'
+import { chmod, mkdir, open as fsOpen, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { MaifError, wrapError } from '../errors.js'
@@ -235,6 +235,63 @@ async function openProtected(body: KeyFileV2, keyFile: string, passphrase: strin
   } finally {
     secret.fill(0)
   }
+}
+
+/**
+ * Seals an existing keyring under a new passphrase, keeping its keys (so its key ids, and every container it
+ * wrote, stay as they are): a version-2 file is opened with `previous`, a version-1 file (keys in the clear) is
+ * protected for the first time. The new file replaces the old one atomically (written beside it, fsynced,
+ * renamed), so a failure leaves the old one in place.
+ */
+export async function resealKeyring(dir: string, passphrase: string, opts: { previous?: string; iterations?: number } = {}): Promise<{ keyFile: string }> {
+  const keyFile = join(dir, KEY_FILE)
+  let body: KeyFile
+  try {
+    body = JSON.parse(await readFile(keyFile, 'utf8')) as KeyFile
+  } catch (cause) {
+    throw wrapError('MAIF_ERR_KEYRING', `cannot read the keyring ${keyFile}`, cause)
+  }
+  let secret: Buffer
+  let alg: SignatureAlg
+  let publicKey: string
+  if (body?.['maif-keyring'] === 2) {
+    if (opts.previous === undefined) throw new MaifError('MAIF_ERR_KEYRING_PASSPHRASE', `the keyring ${keyFile} is passphrase-protected: give its current passphrase to reseal it`)
+    secret = await openSecret(body.protection, opts.previous, body.signing.alg, keyFile)
+    alg = body.signing.alg
+    publicKey = body.signing.publicKey
+  } else if (body?.['maif-keyring'] === 1 && typeof body.masterKey === 'string' && typeof body.signing?.privateKey === 'string') {
+    const master = Buffer.from(body.masterKey, 'base64')
+    const priv = createPrivateKey(body.signing.privateKey)
+    const der = priv.export({ type: 'pkcs8', format: 'der' })
+    secret = Buffer.concat([master, der])
+    master.fill(0)
+    der.fill(0)
+    alg = body.signing.alg
+    publicKey = createPublicKey(priv).export({ type: 'spki', format: 'pem' }).toString()
+  } else {
+    throw new MaifError('MAIF_ERR_KEYRING', `${keyFile} is not a valid maif keyring`)
+  }
+  let next: KeyFileV2
+  try {
+    next = { 'maif-keyring': 2, signing: { alg, publicKey }, protection: await sealSecret(secret, passphrase, alg, opts.iterations) }
+  } finally {
+    secret.fill(0)
+  }
+  const tmp = `${keyFile}.reseal-${process.pid}`
+  try {
+    const fh = await fsOpen(tmp, 'wx', 0o600)
+    try {
+      await fh.writeFile(JSON.stringify(next, null, 2) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, keyFile)
+  } catch (cause) {
+    await unlink(tmp).catch(() => undefined)
+    throw wrapError('MAIF_ERR_IO', `cannot write the resealed keyring ${keyFile}`, cause)
+  }
+  return { keyFile }
 }
 
 /** Reads a PEM public key (a maif.pub file) to pin checkpoint signatures to. */
