@@ -4,15 +4,25 @@ import { parseArgs } from 'node:util'
 import { once } from 'node:events'
 import { MaifError } from '../core/errors.js'
 
-const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable.'
+const KEYRING_NOTE = 'A keyring comes from --keyring, else the pipeline, else the MAIF_KEYRING environment variable; a passphrase-protected one reads its passphrase from the file MAIF_KEYRING_PASSPHRASE_FILE names, else MAIF_KEYRING_PASSPHRASE.'
 
 /** One entry per command: its synopsis (first line) and what each flag means. */
 export const COMMAND_USAGE: Record<string, string> = {
-  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force]
+  keygen: `usage: maif keygen --out DIR [--alg ecdsa-p256|ed25519|rsa-pss-3072] [--force] [--passphrase-file FILE [--previous-passphrase-file FILE] [--reseal]]
 Creates a keyring: DIR/maif.key (secret, mode 0600) and DIR/maif.pub (the public key to pin).
   --out DIR        where to write the keyring
   --alg ALG        signature algorithm (default ecdsa-p256)
-  --force          overwrite an existing keyring`,
+  --force          overwrite an existing keyring
+  --passphrase-file FILE
+                   seal maif.key under the passphrase in FILE (PBKDF2-HMAC-SHA-256, 600,000 iterations;
+                   AES-256-GCM). It must meet the STIG policy: 15+ characters, upper, lower, digit, special,
+                   no run of more than 3. Without the flag, MAIF_KEYRING_PASSPHRASE_FILE or
+                   MAIF_KEYRING_PASSPHRASE is used when set. Every command then needs the passphrase to
+                   load the keyring, from the same environment variables
+  --previous-passphrase-file FILE
+                   rotating: the new passphrase must differ from this one in at least 8 characters
+  --reseal         rotate the passphrase of the keyring in DIR: the same keys sealed under the new passphrase
+                   (--previous-passphrase-file opens the old one; a keyring without one is protected first)`,
   pubkey: `usage: maif pubkey --kms-key-id ID -o FILE [--force]
 Writes the public key of an asymmetric AWS KMS signing key (ECC_NIST_P256 or RSA_3072) as PEM, the format of
 maif.pub, so that 'maif verify --pub FILE' pins checkpoints signed in KMS (pack --kms-sign-key-id).
@@ -138,7 +148,18 @@ container uses, each APPROVED / NOT APPROVED / CONDITIONAL with its standard (FI
   --fips             a gate: exit 1 unless FIPS mode is active and every security function is approved
                      (also when the pipeline sets security.fips: true)
   --json             the report as one JSON object
-  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm`,
+  --keyring DIR      the keyring whose signing key decides a pipeline's signature algorithm
+       maif compliance report --framework fisma|stig|hipaa|pci-dss FILE [--keyring DIR] [--pub FILE]... [--audit-log LOG]... [--json]
+Verifies the container and maps what it and its audit trail show to the framework's controls (AU-2, AU-3,
+AU-9, AU-10, SI-7, SC-13, SC-28, AC-3, AC-16, …): each MET or NOT MET with its evidence, or CANNOT ASSESS with
+why (retention, review, key custody and the running system are outside what a container shows). No control
+is met without evidence. Exit 0 when no control is not met, 1 when one is (or the container fails to
+verify), 2 on a usage or I/O error.
+  --framework F      fisma (NIST SP 800-53 rev. 5), stig, hipaa or pci-dss (v4.0)
+  --keyring DIR      decrypts and authenticates every block and the audit blocks, and pins its signing key
+  --pub FILE         pin a signer's public key (repeatable; without a pinned key AU-10 cannot be assessed)
+  --audit-log LOG    also read this JSONL audit log (MAIF_AUDIT_LOG of verify/cat/recover): its access.denied
+                     events show access enforcement (AC-3); repeatable`,
   audit: `usage: maif audit FILE [--keyring DIR] [--pub FILE]... [--json] [--since TIME] [--action ACTION]
 Lists and verifies an audit trail: the AUDT blocks of a container (released only after the signed checkpoint
 covering them verifies) or a JSONL audit log. Checks each log's sequence and hash chain. Exit 1 on any failure.

@@ -3,13 +3,12 @@
 // signatures as the data) or a JSONL audit log (hash chain only). Each log's sequence and hash chain are then
 // checked event by event. Exit 0 only when the container and every chain verify.
 import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { AuditChainVerifier, type AuditChainReport, type AuditEvent } from '../core/audit/events.js'
 import { verifyContainer, type VerifyResult } from '../core/container/verify.js'
 import { MaifError } from '../core/errors.js'
-import { bytesOpt, parse, strOpt, usage, writeOut } from './args.js'
-import { keyringFrom, pinnedKeys } from './keys.js'
+import { parse, strOpt, usage, writeOut } from './args.js'
+import { isContainer, READ_KEY_OPTIONS, readKeys } from './container-args.js'
 
 /** --since: an ISO 8601 time, or a duration back from now (30m, 24h, 7d). */
 export function sinceOpt(v: string | undefined, now = Date.now()): number | undefined {
@@ -27,20 +26,9 @@ function actionMatcher(v: string | undefined): (a: string) => boolean {
   return v.endsWith('*') ? (a) => a.startsWith(v.slice(0, -1)) : (a) => a === v
 }
 
-async function isContainer(path: string): Promise<boolean> {
-  const fh = await open(path, 'r')
-  try {
-    const b = Buffer.alloc(8)
-    const { bytesRead } = await fh.read(b, 0, 8, 0)
-    return bytesRead === 8 && b.subarray(4, 8).toString('latin1') === 'fhdr'
-  } finally {
-    await fh.close()
-  }
-}
-
 export default async function audit(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, json: { type: 'boolean' }, since: { type: 'string' }, action: { type: 'string' }, 'max-box': { type: 'string' },
+    ...READ_KEY_OPTIONS, json: { type: 'boolean' }, since: { type: 'string' }, action: { type: 'string' },
   })
   if (positionals.length !== 1) usage('audit takes one FILE')
   const file = positionals[0]!
@@ -66,10 +54,8 @@ export default async function audit(args: string[]): Promise<number> {
 
   let container: VerifyResult | undefined
   if (await isContainer(file)) {
-    const keyring = await keyringFrom(values.keyring)
-    const pinned = await pinnedKeys(values.pub, keyring)
+    const { keyring, pinned, maxBoxBytes } = await readKeys(values)
     if (pinned.length === 0) usage('audit needs the signer pinned: --pub FILE or --keyring DIR (and the keyring to read encrypted audit blocks)')
-    const maxBoxBytes = bytesOpt(values['max-box'], 'max-box')
     container = await verifyContainer(file, {
       pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}),
       onBlock: async (b) => {

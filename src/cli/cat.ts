@@ -1,14 +1,15 @@
 import { isUtf8 } from 'node:buffer'
 import { readFile } from 'node:fs/promises'
 import { verifyContainer } from '../core/container/verify.js'
-import { denial, parseGrant, parseLabel, type Grant } from '../core/compliance/access.js'
+import { parseGrant, type Grant } from '../core/compliance/access.js'
+import { AccessGuard } from '../core/compliance/granted-read.js'
 import { MaifError, wrapError } from '../core/errors.js'
 import { ContainerReader } from '../core/container/reader.js'
 import { bytesOpt, parse, usage, writeOut } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { OffsetDedupe } from '../core/kafka/dedupe.js'
-import { auditCli } from './audit-log.js'
+import { auditCli, auditKeys } from './audit-log.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -22,7 +23,7 @@ export default async function cat(args: string[]): Promise<number> {
   const limit = maxBoxBytes === undefined ? {} : { maxBoxBytes }
   // Without a keyring, cat still reads sessions whose keys KMS wrapped; a keyring session then fails naming --keyring.
   const keyring = await keyringFrom(values.keyring)
-  const keys = readKeyProvider(keyring)
+  const keys = auditKeys(readKeyProvider(keyring), positionals[0]!)
   const pinned = await pinnedKeys(values.pub, keyring)
   const out = process.stdout
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
@@ -37,19 +38,11 @@ export default async function cat(args: string[]): Promise<number> {
     })
   })
   const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
-  let denied = 0
-  /** With --grant, a block the grant does not cover is withheld and the refusal audited. */
+  // With --grant, a block the grant does not cover is withheld and the refusal audited (MAIF_AUDIT_LOG).
+  const guard = grant ? new AccessGuard({ grant, audit: auditCli, file: positionals[0]! }) : undefined
   const allowed = (b: { seq: number; type: string; pub: Record<string, unknown> }): boolean => {
-    if (!grant) return true
-    let why: string | null
-    try {
-      why = denial(grant, parseLabel(typeof b.pub.label === 'string' ? b.pub.label : undefined))
-    } catch (err) {
-      why = (err as Error).message
-    }
+    const why = guard?.refuse(b) ?? null
     if (why === null) return true
-    denied++
-    auditCli({ action: 'access.denied', outcome: 'failure', category: ['file'], type: ['denied'], file: { path: positionals[0]! }, reason: why, error: { code: 'MAIF_ERR_ACCESS_DENIED' }, maif: { seq: b.seq, block_type: b.type, label: typeof b.pub.label === 'string' ? b.pub.label : 'UNCLASSIFIED', grant_user: grant.user } })
     process.stderr.write(`maif: MAIF_ERR_ACCESS_DENIED: block ${b.seq} withheld: ${why}\n`)
     return false
   }
@@ -85,6 +78,7 @@ export default async function cat(args: string[]): Promise<number> {
     ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message } } : {}),
     maif: { container_id: r.containerId, blocks_decrypted: released, tree_size: r.treeSize },
   })
+  const denied = guard?.denied ?? 0
   if (denied > 0) throw new MaifError('MAIF_ERR_ACCESS_DENIED', `${denied} block(s) withheld: above the grant of ${grant!.user} (the refusals are in the audit log when MAIF_AUDIT_LOG is set)`)
   if (!r.ok) {
     for (const e of r.errors) process.stderr.write(`maif: ${e.code}: ${e.message}\n`)

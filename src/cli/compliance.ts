@@ -2,47 +2,17 @@
 // where a FIPS provider would come from) and the algorithms a pipeline definition or a container uses, each
 // marked approved / not approved with its standard. --fips makes it a gate: exit 1 unless FIPS mode is active
 // and every security function in use is approved.
-import { open } from 'node:fs/promises'
+// `maif compliance report --framework F FILE`: evidence from a real verification mapped to controls
+// (core/compliance/evidence.ts gathers it, core/compliance/report.ts decides each control).
 import { resolve } from 'node:path'
 import { cryptoModuleStatus, describeAlgorithms, type AlgorithmId, type AlgorithmUse } from '../core/compliance/fips.js'
 import { inspectContainer } from '../core/container/inspect.js'
+import { codecAlgorithm, containerAlgorithms, signatureAlgorithm } from '../core/compliance/container-algorithms.js'
 import { loadKeyring, resolveKeyringDir } from '../core/format/keyring.js'
 import { parse, strOpt, usage, writeOut } from './args.js'
-
-async function isContainer(path: string): Promise<boolean> {
-  const fh = await open(path, 'r')
-  try {
-    const b = Buffer.alloc(8)
-    const { bytesRead } = await fh.read(b, 0, 8, 0)
-    return bytesRead === 8 && b.subarray(4, 8).toString('latin1') === 'fhdr'
-  } finally {
-    await fh.close()
-  }
-}
-
-const CODECS: Record<string, AlgorithmId | undefined> = { zstd: 'zstd', gzip: 'gzip', brotli: 'brotli' }
-const SIGS: Record<string, AlgorithmId | undefined> = { 'ecdsa-p256': 'ecdsa-p256', ed25519: 'ed25519', 'rsa-pss-3072': 'rsa-pss-3072' }
-
-/** The algorithms a container's sessions and blocks name. */
-async function containerAlgorithms(path: string): Promise<{ ids: AlgorithmId[]; notes: string[] }> {
-  const info = await inspectContainer(path)
-  const ids: AlgorithmId[] = ['sha256', 'crc32']
-  const notes: string[] = []
-  for (const s of info.sessions) {
-    const sig = s.signerAlg ? SIGS[s.signerAlg] : undefined
-    if (sig) ids.push(sig)
-    else notes.push(`session ${s.sessionId}: unknown signature algorithm '${String(s.signerAlg)}'`)
-    if (s.encryption !== 'none') {
-      ids.push('aes-256-gcm', 'hkdf-sha512', 'drbg')
-      ids.push(s.keyProvider?.startsWith('kms') || s.keyProvider?.startsWith('arn:') ? 'kms-wrap' : 'aes-256-gcm-keywrap')
-    } else notes.push(`session ${s.sessionId} is plaintext: no encryption at rest (SC-28)`)
-  }
-  for (const b of info.blocks) {
-    const c = CODECS[b.codec]
-    if (c) ids.push(c)
-  }
-  return { ids, notes }
-}
+import { isContainer, READ_KEY_OPTIONS, readKeys } from './container-args.js'
+import { gatherEvidence } from '../core/compliance/evidence.js'
+import { complianceReport, FRAMEWORKS, type ControlStatus } from '../core/compliance/report.js'
 
 /** The algorithms a pipeline definition would use (its signing key decides the signature algorithm). */
 async function pipelineAlgorithms(path: string, keyringFlag: string | undefined): Promise<{ ids: AlgorithmId[]; notes: string[]; fipsRequired: boolean }> {
@@ -61,7 +31,7 @@ async function pipelineAlgorithms(path: string, keyringFlag: string | undefined)
   if (enc) ids.push('aes-256-gcm', 'hkdf-sha512', 'aes-256-gcm-keywrap')
   else if (container) notes.push('no encrypt stage: the container would be plaintext (SC-28)')
   const comp = find('compress')
-  if (comp || container) ids.push(CODECS[String(comp?.codec ?? 'zstd')] ?? 'zstd')
+  if (comp || container) ids.push(codecAlgorithm(String(comp?.codec ?? 'zstd')) ?? 'zstd')
   if (container) {
     const sign = find('sign')
     let alg = typeof sign?.alg === 'string' ? sign.alg : undefined
@@ -69,16 +39,45 @@ async function pipelineAlgorithms(path: string, keyringFlag: string | undefined)
       const dir = resolveKeyringDir({ flag: keyringFlag, pipeline: (sign?.keyring ?? enc?.keyring ?? def.security?.keyring) as string | undefined })
       if (dir) alg = await loadKeyring(resolve(dir)).then((k) => k.signer.alg, () => undefined)
     }
-    const sig = alg ? SIGS[alg] : undefined
+    const sig = signatureAlgorithm(alg)
     if (sig) ids.push(sig)
     else notes.push('signature algorithm: decided by the keyring\'s key, which could not be read (pass --keyring)')
   }
   return { ids, notes, fipsRequired: (def.security as { fips?: boolean } | undefined)?.fips === true }
 }
 
+/** `maif compliance report --framework F FILE`: the controls the container and its audit trail show met or not met. */
+async function report(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { ...READ_KEY_OPTIONS, framework: { type: 'string' }, json: { type: 'boolean' }, 'audit-log': { type: 'string', multiple: true } })
+  if (positionals.length !== 1) usage('compliance report takes one container FILE')
+  const framework = strOpt(values.framework)
+  if (framework === undefined) usage(`compliance report needs --framework ${FRAMEWORKS.join('|')}`)
+  if (!(FRAMEWORKS as readonly string[]).includes(framework)) usage(`--framework must be one of ${FRAMEWORKS.join(', ')}, got '${framework}'`)
+  const file = positionals[0]!
+  if (!(await isContainer(file))) usage(`${file} is not a container (a report reads a container; pass a JSONL audit log with --audit-log)`)
+  const { keyring, pinned, maxBoxBytes } = await readKeys(values)
+  const ev = await gatherEvidence(file, {
+    pinned, ...(keyring ? { keyProvider: keyring } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}),
+    auditLogs: (Array.isArray(values['audit-log']) ? values['audit-log'] : []) as string[],
+  })
+  const r = complianceReport(framework, ev)
+  if (values.json) {
+    await writeOut(process.stdout, JSON.stringify({ ...r, verification: ev.verify }) + '\n')
+  } else {
+    const mark: Record<ControlStatus, string> = { met: 'MET', 'not-met': 'NOT MET', 'cannot-assess': 'CANNOT ASSESS' }
+    await writeOut(process.stdout,
+      `${r.frameworkTitle}\n${file} (container ${r.containerId ?? '?'})\n\n` +
+      r.controls.map((c) => `${mark[c.status].padEnd(14)} ${c.id}  ${c.title}\n` + c.evidence.map((e) => `               - ${e}\n`).join('')).join('') +
+      `\n${r.summary.met} met, ${r.summary['not-met']} not met, ${r.summary['cannot-assess']} cannot be assessed from the container` +
+      (r.cannotAssess.length ? ` (${r.cannotAssess.join('; ')})` : '') + '\n')
+  }
+  return r.ok ? 0 : 1
+}
+
 export default async function compliance(args: string[]): Promise<number> {
   const [sub, ...rest] = args
-  if (sub !== 'check') usage(`compliance takes a subcommand: check (got ${sub === undefined ? 'nothing' : `'${sub}'`})`)
+  if (sub === 'report') return report(rest)
+  if (sub !== 'check') usage(`compliance takes a subcommand: check or report (got ${sub === undefined ? 'nothing' : `'${sub}'`})`)
   const { values, positionals } = parse(rest, { fips: { type: 'boolean' }, json: { type: 'boolean' }, keyring: { type: 'string' } })
   if (positionals.length > 1) usage('compliance check takes at most one FILE (a pipeline definition or a container)')
   const module = cryptoModuleStatus()
@@ -90,7 +89,7 @@ export default async function compliance(args: string[]): Promise<number> {
     const file = positionals[0]
     const kind = (await isContainer(file)) ? 'container' : 'pipeline'
     subject = { file, kind }
-    const r = kind === 'container' ? await containerAlgorithms(file) : await pipelineAlgorithms(file, strOpt(values.keyring))
+    const r = kind === 'container' ? containerAlgorithms(await inspectContainer(file)) : await pipelineAlgorithms(file, strOpt(values.keyring))
     algorithms = describeAlgorithms(r.ids)
     notes = r.notes
     pipelineFips = 'fipsRequired' in r && r.fipsRequired === true

@@ -6,7 +6,7 @@ import { isS3Url, parseS3Url } from '../core/aws/s3-url.js'
 import { bytesOpt, intOpt, parse, usage } from './args.js'
 import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
-import { auditCli } from './audit-log.js'
+import { auditCli, auditKeys } from './audit-log.js'
 
 /**
  * Containers from this size up are hashed on worker threads. Below it, one thread hashes faster than two
@@ -62,7 +62,7 @@ export default async function verify(args: string[]): Promise<number> {
   const pool = keyring || isS3Url(target) || (await sizeOf(target)) < PARALLEL_FROM ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
-    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: readKeyProvider(keyring) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
+    r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: auditKeys(readKeyProvider(keyring), positionals[0]!) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })
   } finally {
     await pool?.close()
   }

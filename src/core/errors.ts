@@ -78,6 +78,8 @@ export const ErrorCodes = {
   MAIF_ERR_AUDIT: 'an audit event is malformed, or the audit trail is broken (sequence gap, hash chain)',
   MAIF_ERR_ACCESS_DENIED: 'the reader lacks the clearance or compartments a block requires',
   MAIF_ERR_PASSPHRASE_POLICY: 'a passphrase does not meet the password policy (STIG profile)',
+  MAIF_ERR_SESSION_IDLE: 'a long-lived reader was closed after its idle-session limit; open it again',
+  MAIF_ERR_KEYRING_PASSPHRASE: 'a passphrase-protected keyring was given no passphrase, or one that does not open it',
 
   // semantic layer: embeddings, index, search
   MAIF_ERR_EMBEDDER_UNAVAILABLE: 'the configured embedder is not available in this build or environment',

@@ -3,6 +3,7 @@
 // passes one envelope (Batch) between them; it never looks inside a payload or an acknowledgement token.
 // A source learns what is durable twice: before a sink commits (prepare, a write-ahead) and after every
 // output has committed (commit).
+import { resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -93,7 +94,9 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
   const metrics = opts.metrics ?? new RunMetrics(name, def.labels)
   const log = opts.logger?.child({ pipeline: name })
   const cwConf = def.observability?.cloudwatch
-  const cloudwatch = cwConf ? (await import('./cloudwatch-metrics.js')).startCloudWatchMetrics(metrics, { ...cwConf, logger: log }) : null
+  const cloudwatch = !cwConf ? null : cwConf.format === 'emf'
+    ? (await import('./emf-metrics.js')).startEmfMetrics(metrics, { ...cwConf, ...(cwConf.path && cwConf.path !== '-' ? { path: resolve(cwd, cwConf.path) } : {}), logger: log })
+    : (await import('./cloudwatch-metrics.js')).startCloudWatchMetrics(metrics, { ...cwConf, logger: log })
   const stop = opts.stop ?? new AbortController().signal
   const sinks = resolveSinks(def)
   const retry = retryPolicy(def)

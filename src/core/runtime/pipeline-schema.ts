@@ -72,6 +72,8 @@ export const ObservabilitySchema = z.strictObject({
     dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).describe('extra dimensions beside Pipeline (at most 29)').optional(),
     intervalMs: z.int().min(1000).describe('publish every this many ms (default 60000), and once at the end').optional(),
     aws: awsOptionsSchema.optional(),
+    format: z.enum(['put-metric-data', 'emf']).describe('put-metric-data (default): the CloudWatch API; emf: Embedded Metric Format JSON lines for the CloudWatch agent, Lambda or ECS').optional(),
+    path: z.string().min(1).describe('with format emf: the file to append the lines to, or - for stdout (default)').optional(),
   }).describe('publish records in, delivered, dead letters and bytes in as Count metrics').optional(),
 })
 export type ObservabilityDefinition = z.infer<typeof ObservabilitySchema>

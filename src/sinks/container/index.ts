@@ -9,10 +9,12 @@ import { MaifError, wrapError } from '../../core/errors.js'
 import { loadKeyring, resolveKeyringDir } from '../../core/format/keyring.js'
 import type { AwsOptions } from '../../core/aws/config.js'
 import { WriterSession } from '../../core/container/session.js'
+import { AuditFileLog, auditedKeyProvider } from '../../core/audit/audit-file.js'
+import { AuditLogger, type AuditEvent, type AuditInput } from '../../core/audit/events.js'
 import { containerKeys } from '../../core/runtime/container-keys.js'
 import { defineSink } from '../../core/runtime/component.js'
 import { assertWritable } from '../../core/runtime/fs-checks.js'
-import type { Batch, SinkInstance } from '../../core/runtime/types.js'
+import type { Batch, LinesBatch, SinkInstance } from '../../core/runtime/types.js'
 import { openWriter, type ContainerWriter, type WriterHooks } from './writer.js'
 import { routedSink, templateNames } from './routed.js'
 
@@ -64,17 +66,49 @@ export const containerSink = defineSink({
   },
   async build(o, ctx): Promise<SinkInstance> {
     const path = resolve(ctx.cwd, o.path)
-    const { stages, keyProvider, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
+    const { stages, keyProvider: keys, signer, destroy: releaseKeys } = await containerKeys(ctx, `container ${o.path}`)
+    // Each container session's open and close and each data-key use is an audit event (one per session, none per
+    // block): in MAIF_AUDIT_LOG when it is set, and, for a single container in a pipeline with the audit stage,
+    // in the container itself: the events so far ride in the first AUDT batch (as a log of their own, same
+    // chain of boxes, same checkpoints). The close event comes after the last commit, so only the file has it.
+    const single = templateNames(o.path).length === 0
+    let pending: AuditEvent[] | null = single ? [] : null
+    const tee = (e: AuditEvent): void => { pending?.push(e) }
+    const audit: { emit(i: AuditInput): AuditEvent } | undefined = AuditFileLog.fromEnv(process.env, { tee }) ?? (single ? new AuditLogger({ write: tee }) : undefined)
+    const keyProvider = keys && audit ? auditedKeyProvider(keys, (e) => audit.emit(e)) : keys
     const enc = keyProvider !== undefined
     const open = async (file: string, hooks: WriterHooks): Promise<ContainerWriter> => {
       mkdirSync(dirname(file), { recursive: true })
-      const session = await WriterSession.open(file, {
-        ...(keyProvider ? { keyProvider } : {}), signer,
-        encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
-        ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
-        ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
-      })
-      return openWriter(session, stages, file, o.fsync, ctx, hooks)
+      let session: WriterSession
+      try {
+        session = await WriterSession.open(file, {
+          ...(keyProvider ? { keyProvider } : {}), signer,
+          encryption: enc ? 'required' : 'none', writer: `maif run ${ctx.pipeline}`.trim(),
+          ...(o.allowNewSigner === undefined ? {} : { allowNewSigner: o.allowNewSigner }),
+          ...(o.allowPlaintextAppend === undefined ? {} : { allowPlaintextAppend: o.allowPlaintextAppend }),
+        })
+      } catch (err) {
+        audit?.emit({ action: 'container.open', outcome: 'failure', type: ['access'], file: { path: file }, error: { code: (err as MaifError).code ?? 'MAIF_ERR_IO', message: (err as Error).message } })
+        throw err
+      }
+      const ids = { container_id: session.containerId.toString('hex'), session_id: session.sessionId.toString('hex') }
+      audit?.emit({ action: session.startOffset === 0 ? 'container.create' : 'container.open', outcome: 'success', type: [session.startOffset === 0 ? 'creation' : 'access'], file: { path: file }, maif: { ...ids, encrypted: session.encrypted, pipeline: ctx.pipeline } })
+      const w = openWriter(session, stages, file, o.fsync, ctx, hooks)
+      if (!audit) return w
+      return {
+        write: (b) => w.write(b),
+        destroy: (err) => w.destroy(err),
+        get commits() { return w.commits },
+        async close() {
+          try {
+            await w.close()
+          } catch (err) {
+            audit.emit({ action: 'container.close', outcome: 'failure', type: ['end'], file: { path: file }, error: { code: (err as MaifError).code ?? 'MAIF_ERR_IO', message: (err as Error).message }, maif: { ...ids, commits: w.commits } })
+            throw err
+          }
+          audit.emit({ action: 'container.close', outcome: 'success', type: ['end'], file: { path: file }, maif: { ...ids, commits: w.commits } })
+        },
+      }
     }
     if (templateNames(o.path).length > 0) {
       // One container per route ({topic}/{partition}); the KMS clients serve them all and go with the sink.
@@ -86,12 +120,18 @@ export const containerSink = defineSink({
       }
     }
     const counter = ctx.metrics.stage('container', ctx.label)
+    // The session events put into the container are records the engine never sent: commits count them, the
+    // acknowledgements must not. They sit after the `injectedAt` records the engine had sent before them.
+    let sent = 0
+    let injectedAt = Infinity
+    let injected = 0
+    const engineCount = (records: number): number => (records <= injectedAt ? records : Math.max(injectedAt, records - injected))
     let w: ContainerWriter
     try {
       w = await open(path, {
-        beforeCommit: (c) => ctx.acks.committing(c.records, { key: path, treeSize: c.treeSize }),
-        onCommit: (c) => { counter.recordsOut = c.records; ctx.acks.committed(c.records) },
-        onSkip: (records) => { counter.recordsOut = records; ctx.acks.committed(records) },
+        beforeCommit: (c) => ctx.acks.committing(engineCount(c.records), { key: path, treeSize: c.treeSize }),
+        onCommit: (c) => { counter.recordsOut = engineCount(c.records); ctx.acks.committed(engineCount(c.records)) },
+        onSkip: (records) => { counter.recordsOut = engineCount(records); ctx.acks.committed(engineCount(records)) },
       })
     } catch (err) {
       releaseKeys()
@@ -103,6 +143,16 @@ export const containerSink = defineSink({
       write: async (batch: Batch) => {
         if (batch.release) return
         if (batch.kind === 'binary' && batch.blockType === 'EMBD') embedded = true
+        if (pending && batch.derived && batch.blockType === 'AUDT' && batch.kind === 'lines') {
+          const events = pending
+          pending = null
+          if (events.length > 0) {
+            injectedAt = sent
+            injected = events.length
+            batch = withEvents(batch, events)
+          }
+        }
+        if (injected === 0) sent += batch.count
         await w.write(batch)
       },
       async close() {
@@ -127,6 +177,15 @@ export const containerSink = defineSink({
     }
   },
 })
+
+/** An AUDT batch with `events` before its own, tied to the same source record (so acknowledged with it). */
+function withEvents(b: LinesBatch, events: AuditEvent[]): LinesBatch {
+  const n = events.length
+  const origin = new Uint32Array(n + b.count)
+  origin.fill(b.origin?.[0] ?? 0, 0, n)
+  for (let i = 0; i < b.count; i++) origin[n + i] = b.origin ? b.origin[i]! : i
+  return { ...b, data: Buffer.concat([Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join('')), b.data]), count: n + b.count, origin }
+}
 
 /**
  * What `maif validate` checks of KMS keys: that a data key can be generated (it is discarded) and that the
