@@ -33,13 +33,6 @@ export class BlockBuffers {
     return out
   }
 
-  /** `text` as UTF-8, in a buffer the caller owns alone until it is given back (as for `join`). */
-  encode(text: string): Buffer {
-    const out = this.take(Buffer.byteLength(text, 'utf8'))
-    out.write(text, 0, 'utf8')
-    return out
-  }
-
   /** `total` bytes (uninitialised) the caller owns alone until it is given back; the ArrayBuffer may be larger. */
   take(total: number): Buffer {
     let ab: ArrayBuffer | undefined
