@@ -4,9 +4,9 @@
 // does not parse), gzip request bodies, index templates, `_count`, `_search` and `_doc`, and the error shape
 // `{ error: { type, reason, root_cause }, status }`. Tests inject per-item 429s and 400s, whole-request 5xx,
 // 401 without the expected credentials, and outages (connections dropped).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzipSync } from 'node:zlib'
-import type { Socket } from 'node:net'
+import { listenLoopback } from './loopback-http.js'
 
 export interface BulkAction { op: string; index: string; id: string | undefined; source: string | undefined }
 
@@ -68,7 +68,6 @@ export async function startElasticsearch(opts: EsServerOptions = {}): Promise<El
   const requests: EsRequestLog[] = []
   const actions: BulkAction[] = []
   const faults: EsFaults = {}
-  const sockets = new Set<Socket>()
   let autoId = 0
 
   const bulk = (text: string, defaultIndex: string | undefined): { took: number; errors: boolean; items: unknown[] } => {
@@ -189,22 +188,11 @@ export async function startElasticsearch(opts: EsServerOptions = {}): Promise<El
     return error(res, 405, 'illegal_argument_exception', `Incorrect HTTP method for uri [${url.pathname}] and method [${method}]`)
   }
 
-  const server: Server = createServer((req, res) => {
-    if (faults.down) { req.socket.destroy(); return }
-    handle(req, res).catch((err: unknown) => error(res, 500, 'exception', (err as Error).message))
-  })
-  server.on('connection', (s: Socket) => {
-    if (faults.down) { s.destroy(); return }
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const http = await listenLoopback(faults, handle, (res, err) => error(res, 500, 'exception', err.message))
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: http.url,
     indices, templates, requests, faults, actions,
     docs: (index) => [...(indices.get(index)?.values() ?? [])],
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()) }),
+    close: () => http.close(),
   }
 }

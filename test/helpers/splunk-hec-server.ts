@@ -7,9 +7,9 @@
 // invalid event is refused whole (nothing of it is indexed): the conservative reading of HEC, which some
 // versions do not follow (they index the events before it); the sink never relies on either.
 // Tests inject busy answers (503), invalid events, indexing delays, lost acknowledgements and outages.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzipSync } from 'node:zlib'
-import type { Socket } from 'node:net'
+import { listenLoopback } from './loopback-http.js'
 
 export interface HecEvent { time?: number; host?: string; source?: string; sourcetype?: string; index?: string; event: unknown; fields?: Record<string, unknown> }
 
@@ -74,7 +74,6 @@ export async function startSplunkHec(opts: { token?: string; acks?: boolean } = 
   const events: HecEvent[] = []
   const faults: HecFaults = {}
   const requests: SplunkHecServer['requests'] = []
-  const sockets = new Set<Socket>()
   /** channel → ackId → indexed? */
   const channels = new Map<string, Map<number, { ready: number; lost: boolean }>>()
   let nextAck = 0
@@ -138,22 +137,11 @@ export async function startSplunkHec(opts: { token?: string; acks?: boolean } = 
     return reply(res, 200, { text: 'Success', code: 0, ackId: id })
   }
 
-  const server: Server = createServer((req, res) => {
-    if (faults.down) { req.socket.destroy(); return }
-    handle(req, res).catch((err: unknown) => reply(res, 500, { text: `Internal server error: ${(err as Error).message}`, code: 8 }))
-  })
-  server.on('connection', (s: Socket) => {
-    if (faults.down) { s.destroy(); return }
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const http = await listenLoopback(faults, handle, (res, err) => reply(res, 500, { text: `Internal server error: ${err.message}`, code: 8 }))
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: http.url,
     token, events, faults, requests,
     get ackPolls() { return ackPolls },
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()) }),
+    close: () => http.close(),
   }
 }
