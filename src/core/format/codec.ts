@@ -8,7 +8,6 @@ import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSy
 import zstdBinding from 'zstd-napi/binding.js'
 import { MaifError } from '../errors.js'
 import { CODEC_NAMES, type Codec } from './format.js'
-import { concatBytes } from '../bytes.js'
 
 export interface CodecOptions { level?: number }
 
@@ -56,7 +55,7 @@ function zstdCompressParts(parts: readonly Buffer[], level: number): Buffer {
 export function compressParts(codec: Codec, parts: readonly Buffer[], opts: CodecOptions = {}): Buffer {
   const level = opts.level ?? DEFAULT_LEVEL[codec]
   if (codec === 'zstd') return zstdCompressParts(parts, level)
-  const input = parts.length === 1 ? parts[0]! : concatBytes(parts)
+  const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   switch (codec) {
     case 'none': return input
     case 'gzip': return gzipSync(input, { level })
@@ -163,7 +162,7 @@ export class BlockInflater {
 
   end(): void {
     if (this.#oneShot) {
-      const input = this.#parts.length === 1 ? this.#parts[0]! : concatBytes(this.#parts)
+      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
       this.#parts = []
       if (input.length === 0) throw this.#fail('the frame is truncated')
       const out = this.#target ?? discardScratch(this.#plainLen)
@@ -189,7 +188,7 @@ export class BlockInflater {
         this.#emit(this.#scratch!.subarray(0, r[1]))
       }
     } else if (this.#codec === 'gzip' || this.#codec === 'brotli') {
-      const input = this.#parts.length === 1 ? this.#parts[0]! : concatBytes(this.#parts)
+      const input = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts)
       this.#parts = []
       let out: Buffer
       try {
@@ -258,7 +257,7 @@ export class InnerHeadCollector {
     this.#head.push(Buffer.from(take))
     this.#have += take.length
     if (this.#need === 4 && this.#have >= 4) {
-      const h = concatBytes(this.#head)
+      const h = Buffer.concat(this.#head)
       this.#head = [h]
       this.#need = 4 + h.readUInt32BE(0)
       if (chunk.length > take.length) this.add(chunk.subarray(take.length))
@@ -267,6 +266,6 @@ export class InnerHeadCollector {
 
   /** The bytes kept: `privLen ‖ priv` (or fewer, when the block is shorter than it says). */
   get head(): Buffer {
-    return concatBytes(this.#head)
+    return Buffer.concat(this.#head)
   }
 }

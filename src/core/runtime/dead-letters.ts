@@ -6,7 +6,6 @@ import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { MaifError } from '../errors.js'
 import type { DeadLetter, DeadLetterInput, SinkInstance } from './types.js'
-import { concatBytes } from '../bytes.js'
 
 export function deadLetterOf(stage: string, label: string, d: DeadLetterInput): DeadLetter {
   const out: DeadLetter = { stage, label, code: d.code, reason: d.reason, attempts: d.attempts ?? 1 }
@@ -90,7 +89,7 @@ export class DeadLetters {
 
   #drain(): Promise<void> {
     if (this.#pendingCount === 0 || !this.#sink) return this.#chain
-    const data = concatBytes(this.#pending)
+    const data = Buffer.concat(this.#pending)
     const count = this.#pendingCount
     this.#pending = []
     this.#pendingCount = 0

@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream'
 import { MaifError } from '../errors.js'
 import { OrderedJobs, ownedBuffer, type WorkerPool } from '../workers/worker-pool.js'
 import { validateLines } from '../workers/worker.js'
-import { concatBytes } from '../bytes.js'
 
 const RAW_PREFIX = 64 * 1024
 /** Free bytes in front of each chunk read from a file, where the previous chunk's partial last line is joined. */
@@ -42,7 +41,7 @@ function join(carry: Buffer, data: Buffer): Buffer {
     carry.copy(whole, 0)
     return whole
   }
-  return concatBytes([carry, data])
+  return Buffer.concat([carry, data])
 }
 
 /** Where a batch ends in its input: what a durable cursor records. */
@@ -158,7 +157,7 @@ export async function* readLines(
         }
         const last = data.lastIndexOf(0x0a)
         if (last === -1) {
-          carry = carry ? concatBytes([carry, data]) : Buffer.from(data)
+          carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
           if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
           continue
         }
@@ -172,7 +171,7 @@ export async function* readLines(
       if (!from.stop?.aborted) throw err
     }
     if (carry && carry.length > 0) {
-      const done = await jobs.add(submit(concatBytes([carry, Buffer.from('\n')]), carry.length + skipped))
+      const done = await jobs.add(submit(Buffer.concat([carry, Buffer.from('\n')]), carry.length + skipped))
       skipped = 0
       if (done) yield* take(done)
     }

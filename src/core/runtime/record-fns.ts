@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isMaifError, MaifError } from '../errors.js'
 import type { Batch, BuildContext, LinesBatch, TransformInstance } from './types.js'
 import type { StageCounters } from './observability.js'
-import { concatBytes } from '../bytes.js'
 
 /** One record as record functions see it: `value` is the parsed JSON (json) or the string (text). */
 export interface PipelineRecord {
@@ -117,7 +116,7 @@ async function records(fn: RecordFn, batch: LinesBatch, ctx: RecordFnContext, co
     }
   }
   if (!changed) return batch
-  return { ...batch, data: concatBytes(out), count: origin.length, origin: Uint32Array.from(origin) }
+  return { ...batch, data: Buffer.concat(out), count: origin.length, origin: Uint32Array.from(origin) }
 }
 
 async function record(fn: RecordFn, raw: Buffer, json: boolean, ctx: RecordFnContext, counters: StageCounters, at: { batch: Batch; record: number }): Promise<Buffer | null> {

@@ -5,7 +5,6 @@ import { openSync, readSync, closeSync } from 'node:fs'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { isValidJson } from '../format/json-validate.js'
 import type { Codec } from '../format/format.js'
-import { concatBytes } from '../bytes.js'
 
 export type WorkerRequest =
   | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[]; giveBack?: boolean }
@@ -68,7 +67,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   const lineNos = Uint32Array.from(linesAll)
   if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
-  return { valid: concatBytes(keep), count, lines, rejects, ends, lineNos }
+  return { valid: Buffer.concat(keep), count, lines, rejects, ends, lineNos }
 }
 
 function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {

@@ -6,7 +6,6 @@
 // partition.
 import type { KafkaMessage } from 'kafkajs'
 import type { Batch, BinaryPiece } from '../../core/runtime/types.js'
-import { concatBytes } from '../../core/bytes.js'
 
 export type KafkaFormat = 'jsonl' | 'text' | 'binary'
 
@@ -111,7 +110,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
     offsets.push(m.offset)
     lines.push(line, NL)
   }
-  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: concatBytes(lines), count: offsets.length, ack: token(), route, positions }, rejected, bytes }
+  return { batch: { kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: Buffer.concat(lines), count: offsets.length, ack: token(), route, positions }, rejected, bytes }
 }
 
 const NL = Buffer.from('\n')

@@ -11,7 +11,6 @@ import { readLines, type LineStats, type Rejection } from '../../core/runtime/li
 import type { WorkerPool } from '../../core/workers/worker-pool.js'
 import type { Batch } from '../../core/runtime/types.js'
 import type { ObjectPosition } from './cursor.js'
-import { concatBytes } from '../../core/bytes.js'
 
 /** The s3 source's acknowledgement token: the object, where the batch ends, and where each record ends. */
 export interface ObjectToken {
@@ -63,13 +62,13 @@ async function* pieces(input: AsyncIterable<Buffer>, segment: number): AsyncGene
     buf.push(chunk)
     n += chunk.length
     while (n >= segment) {
-      const all = concatBytes(buf, n)
+      const all = Buffer.concat(buf, n)
       yield all.subarray(0, segment)
       buf = n > segment ? [all.subarray(segment)] : []
       n -= segment
     }
   }
-  if (n > 0) yield concatBytes(buf, n)
+  if (n > 0) yield Buffer.concat(buf, n)
 }
 
 export async function* readObjects(o: S3ReadOptions): AsyncGenerator<Batch> {

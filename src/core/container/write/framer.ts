@@ -4,7 +4,6 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { MaifError } from '../../errors.js'
 import { BLOCK_TYPES, FLAG_CONTINUES, isWritableDataType } from '../../format/format.js'
 import type { Block } from '../blocks.js'
-import { concatBytes } from '../../bytes.js'
 import type { BlockBuffers } from './block-buffers.js'
 
 export type RecordInput = Buffer | string | Record<string, unknown> | BinaryRecord | LineBatch | BinaryBatchInput
@@ -279,7 +278,7 @@ export class BlockFramer extends Transform {
     // so that the whole buffer can move to a worker), and the next text starts in a new one.
     const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded && this.#encoded.byteOffset === this.#text!.byteOffset
     const recycle = this.#buffers
-    const data = own ? this.#parts[0]! : recycle ? recycle.join(this.#parts) : concatBytes(this.#parts)
+    const data = own ? this.#parts[0]! : recycle ? recycle.join(this.#parts) : Buffer.concat(this.#parts)
     // Earlier text buffers were copied into the block: they go back now. The current one is reused from its start.
     if (recycle) for (const ab of this.#lent) recycle.give(ab)
     this.#lent = []
