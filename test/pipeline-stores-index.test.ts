@@ -52,7 +52,11 @@ t.test('the pipeline stores the index; search loads it and finds the known answe
     const rebuilt = await maif(['search', out, query, '-k', '3', '--json', '--rebuild'], { env: { MAIF_KEYRING: keys } })
     const rb = JSON.parse(rebuilt.stdout) as Hits
     t.equal(rb.storedIndex, undefined)
-    t.same(rb.hits.map((h) => [h.seq, h.record]), res.hits.map((h) => [h.seq, h.record]), 'the stored index answers as one built from the embeddings')
+    // The same scores, rank by rank: records whose scores tie (the sample's texts share a small vocabulary)
+    // may come in either order from two HNSW graphs, so the records themselves are compared only at rank 1.
+    const scores = (h: Hits): string[] => h.hits.map((x) => x.score.toFixed(5))
+    t.same(scores(rb), scores(res), 'the stored index answers as one built from the embeddings (scores by rank)')
+    t.equal(rb.hits[0]!.text, res.hits[0]!.text, 'and with the same first record')
   }
   const v = await maif(['verify', out, '--keyring', keys, '--embeddings', '--json'])
   t.equal(v.code, 0, v.stderr)
