@@ -6,9 +6,8 @@
 import t from 'tap'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { generateKeyring } from '../src/core/format/keyring.js'
 import { maif } from './helpers/cli.js'
-import { committedButMissing, containerRecords, offsets, produce, startKafka, startWorker, uniqueName, waitFor, type KafkaRecordRef } from './helpers/kafka.js'
+import { committedButMissing, containerRecords, offsets, produce, startWorker, waitFor, workerSetup, type KafkaRecordRef } from './helpers/kafka.js'
 import { repoPath } from './helpers/engine.js'
 
 const PIPELINE = repoPath('test/fixtures/kafka/resume-worker.yaml')
@@ -21,14 +20,7 @@ const events = (from: number, n: number): Array<{ key: string; partition: number
   Array.from({ length: n }, (_, k) => ({ key: `agent-${(from + k) % 7}`, partition: (from + k) % PARTITIONS, value: JSON.stringify({ i: from + k, text: 'y'.repeat((from + k) % 200) }) }))
 
 t.test('a worker killed after a checkpoint but before its offset commit: the restart skips what the containers hold', async (t) => {
-  const topic = uniqueName('agent-events')
-  const group = uniqueName('workers')
-  const broker = await startKafka(t, { [topic]: PARTITIONS })
-  const dir = t.testdir()
-  const keys = join(dir, 'keys')
-  await generateKeyring(keys)
-  const outDir = join(dir, 'out')
-  const env = { ...broker.env, TOPIC: topic, GROUP: group, KEYS: keys, OUT_DIR: outDir }
+  const { topic, group, broker, keys, outDir, env } = await workerSetup(t, PARTITIONS)
   const containers = (): string[] => (existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.maif')).sort().map((f) => join(outDir, f)) : [])
   await produce(broker, topic, events(0, FIRST))
 

@@ -6,8 +6,7 @@
 import t from 'tap'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { generateKeyring } from '../src/core/format/keyring.js'
-import { committedButMissing, containerRecords, offsets, produce, startKafka, startWorker, uniqueName, waitFor, type KafkaBroker, type KafkaRecordRef } from './helpers/kafka.js'
+import { committedButMissing, containerRecords, offsets, produce, startWorker, waitFor, workerSetup, type KafkaBroker, type KafkaRecordRef } from './helpers/kafka.js'
 import { repoPath } from './helpers/engine.js'
 
 const PIPELINE = repoPath('test/fixtures/kafka/partitioned-worker.yaml')
@@ -39,14 +38,7 @@ function lockHolders(dir: string): number[] {
 }
 
 t.test('two workers split the partitions into per-partition containers; one leaves, the other finishes', async (t) => {
-  const topic = uniqueName('agent-events')
-  const group = uniqueName('workers')
-  const broker = await startKafka(t, { [topic]: PARTITIONS })
-  const dir = t.testdir()
-  const keys = join(dir, 'keys')
-  await generateKeyring(keys)
-  const outDir = join(dir, 'out')
-  const env = { ...broker.env, TOPIC: topic, GROUP: group, KEYS: keys, OUT_DIR: outDir }
+  const { topic, group, broker, keys, outDir, env } = await workerSetup(t, PARTITIONS)
   const a = startWorker(t, PIPELINE, { ...env, WORKER: 'a' })
   const workers = [a]
   const alive = async (): Promise<void> => {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
+import { generateKeyring } from '../../src/core/format/keyring.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -186,4 +187,18 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context ? `\n${context()}` : ''}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** What a worker test needs: a topic and group of its own on a fresh broker, a keyring, and the worker env. */
+export interface WorkerSetup { topic: string; group: string; broker: KafkaBroker; keys: string; outDir: string; env: Record<string, string> }
+
+export async function workerSetup(t: Test, partitions: number): Promise<WorkerSetup> {
+  const topic = uniqueName('agent-events')
+  const group = uniqueName('workers')
+  const broker = await startKafka(t, { [topic]: partitions })
+  const dir = t.testdir()
+  const keys = join(dir, 'keys')
+  await generateKeyring(keys)
+  const outDir = join(dir, 'out')
+  return { topic, group, broker, keys, outDir, env: { ...broker.env, TOPIC: topic, GROUP: group, KEYS: keys, OUT_DIR: outDir } }
 }
