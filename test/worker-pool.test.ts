@@ -18,7 +18,7 @@ t.test('worker threads compress blocks that decompress to the input', async (t) 
 t.test('a failing job rejects with a MaifError and the pool keeps working', async (t) => {
   const pool = new WorkerPool(1)
   t.teardown(() => pool.close())
-  await t.rejects(pool.run({ op: 'leaves', path: '/nonexistent/maif', boxes: [[0, 10]] }), { code: 'MAIF_ERR_IO' })
+  await t.rejects(pool.run({ op: 'boxes', path: '/nonexistent/maif', maxBox: 1 << 20, boxes: [{ offset: 0, size: 10, head: new Uint8Array(0) }] }), { code: 'MAIF_ERR_IO' })
   const ok = await pool.run({ op: 'lines', data: Buffer.from('{}\n'), validateJson: true })
   t.equal(ok.op === 'lines' && ok.count, 1)
 })

@@ -15,6 +15,11 @@ import { auditCli, auditKeys } from './audit-log.js'
  * on the main thread, 0.7 s with the pool).
  */
 const PARALLEL_FROM = 512 << 20
+/**
+ * With a keyring every block is also decrypted and decompressed, about six times the work of hashing it: the
+ * workers pay for their start from this size up.
+ */
+export const PARALLEL_OPEN_FROM = 16 << 20
 
 /** The size of a local file, or 0 when it cannot be read (verifyContainer then reports why). */
 async function sizeOf(path: string): Promise<number> {
@@ -59,7 +64,7 @@ export default async function verify(args: string[]): Promise<number> {
     }, { concurrency: intOpt(values.concurrency, 'concurrency') ?? 4, json: values.json === true })
   }
   if (values.concurrency !== undefined) usage('--concurrency applies to an s3:// prefix')
-  const pool = keyring || isS3Url(target) || (await sizeOf(target)) < PARALLEL_FROM ? undefined : new WorkerPool()
+  const pool = isS3Url(target) || (await sizeOf(target)) < (keyring ? PARALLEL_OPEN_FROM : PARALLEL_FROM) ? undefined : new WorkerPool()
   let r: VerifyResult
   try {
     r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: auditKeys(readKeyProvider(keyring), positionals[0]!) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })

@@ -85,6 +85,10 @@ export interface VerifyResult {
   warnings: string[]
 }
 
+
+/** What a worker found when it opened a block before the main thread reached it: nothing wrong, or this error. */
+export interface WorkerCheck { error?: MaifError }
+
 interface SessionState {
   sessionId: Buffer
   info: SessionInfo
@@ -137,7 +141,11 @@ export class ContainerVerifier {
    * Checks one box. `bytes` is the whole box, or, when `leaf` (its leaf hash, computed elsewhere) is
    * given, at least its head (header, data prefix and public metadata). Nothing is retained.
    */
-  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer, owned = false): Promise<void> {
+  /**
+   * Checks one box, in file order. `worker`: a worker already authenticated and decompressed this data box
+   * (verify with a key and a pool); its verdict stands in for checking it here, after the same structural checks.
+   */
+  async box(offset: number, h: BoxHeader, bytes: Buffer, leaf?: Buffer, owned = false, worker?: WorkerCheck): Promise<void> {
     if (h.size > this.#maxBox && !isStructural(h.type)) throw boxTooLarge(offset, h.seq, h.size, this.#maxBox)
     const seqNow = this.#tree.size
     const fail = (code: ErrorCode, msg: string): never => { throw new MaifError(code, msg, { offset, seq: h.seq }) }
@@ -161,7 +169,7 @@ export class ContainerVerifier {
       case 'indx': this.#index(offset, payload); break
       case 'ckpt': await this.#checkpoint(offset, h, payload); break
       case 'tail': this.#tail(offset, h, payload); break
-      default: await this.#data(offset, h, bytes, owned)
+      default: await this.#data(offset, h, bytes, owned, worker)
     }
     if (isLeafType(h.type)) {
       leaf ??= leafHash(bytes)
@@ -225,7 +233,7 @@ export class ContainerVerifier {
   }
 
   /** `owned`: the caller will not reuse `bytes`, so a held block keeps them without a copy. */
-  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean): Promise<void> {
+  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean, worker?: WorkerCheck): Promise<void> {
     const s = this.#session!
     const d = parseDataBox(offset, bytes, h.size)
     const where = { offset, seq: h.seq }
@@ -252,6 +260,10 @@ export class ContainerVerifier {
     }
     // With a key, a block is also checked by its tag and codec.
     if (!s.encKey) return
+    if (worker) {
+      if (worker.error) throw worker.error
+      return
+    }
     checkBlock(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
   }
 
@@ -260,6 +272,16 @@ export class ContainerVerifier {
   #plain(plainLen: number): Buffer {
     if (!this.#plainBuf || this.#plainBuf.length < plainLen) this.#plainBuf = Buffer.allocUnsafe(Math.max(plainLen, 1 << 20))
     return this.#plainBuf.subarray(0, plainLen)
+  }
+
+  /** The current session's key and ids, for a worker to open its blocks (null key: a plaintext session or no key). */
+  get session(): { key: KeyObject | null; containerId: Buffer; sessionId: Buffer } | null {
+    return this.#session && this.#containerId ? { key: this.#session.encKey, containerId: this.#containerId, sessionId: this.#session.sessionId } : null
+  }
+
+  /** Whether data boxes of the current session are opened when read (a key is there, and nothing is handed on). */
+  get checksBlocks(): boolean {
+    return !this.#opts.onBlock && this.#session?.encKey != null
   }
 
   /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
@@ -344,8 +366,10 @@ export class ContainerVerifier {
 
 /**
  * Verifies a container file end to end. Never throws for a bad container: the result lists the errors.
- * With a worker pool and no decryption, the main thread reads only box heads while the workers hash
- * the boxes from the file in parallel (both cores); leaves are still checked strictly in order.
+ * With a worker pool (local files, no onBlock), the main thread reads only box heads while the workers read
+ * the boxes from the file, check they start with those heads, hash them, and with a key authenticate and
+ * decompress them (both cores); every box is still checked strictly in order, and the first error reported
+ * is the one a sequential verify reports.
  */
 export async function verifyContainer(location: string, opts: VerifyOptions & OpenSourceOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
   return withSource(location, opts, async (fh) => {
@@ -353,7 +377,7 @@ export async function verifyContainer(location: string, opts: VerifyOptions & Op
     const v = new ContainerVerifier(opts)
     try {
       // The worker pool reads boxes from a local file by path; remote objects are scanned in large ranged reads.
-      if (opts.pool && !opts.keyProvider && !opts.onBlock && fh instanceof FileByteSource) await verifyParallel(location, fh.fh, size, v, opts.pool)
+      if (opts.pool && !opts.onBlock && fh instanceof FileByteSource) await verifyParallel(location, fh.fh, size, v, opts.pool, opts.maxBoxBytes ?? DEFAULT_MAX_BOX)
       else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
     } catch (err) {
       if (err instanceof MaifError && isAccessError(err.code)) throw err
@@ -390,46 +414,100 @@ function* scanHeads(fh: FileHandle, size: number): Generator<HeadBox> {
   }
 }
 
-async function verifyParallel(path: string, fh: FileHandle, size: number, v: ContainerVerifier, pool: WorkerPool): Promise<void> {
-  const jobs = new OrderedJobs<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }>(pool.size * 2)
-  const run = async (d: { boxes: HeadBox[]; leaves: Array<Buffer | undefined> } | undefined): Promise<void> => {
+async function verifyParallel(path: string, fh: FileHandle, size: number, v: ContainerVerifier, pool: WorkerPool, maxBox: number): Promise<void> {
+  // `stop`: the box at this index failed in its worker before it was hashed; nothing from it on is checked.
+  type Done = { boxes: HeadBox[]; leaves: Array<Buffer | undefined>; checks: Array<WorkerCheck | undefined>; stop?: { index: number; error: MaifError } }
+  const jobs = new OrderedJobs<Done>(pool.size * 2)
+  const run = async (d: Done | undefined): Promise<void> => {
     if (!d) return
     for (let i = 0; i < d.boxes.length; i++) {
       const b = d.boxes[i]!
-      await v.box(b.offset, b.header, b.bytes, d.leaves[i])
+      if (d.stop?.index === i) throw d.stop.error
+      await v.box(b.offset, b.header, b.bytes, d.leaves[i], false, d.checks[i])
     }
   }
-  const submit = (boxes: HeadBox[]): Promise<{ boxes: HeadBox[]; leaves: Array<Buffer | undefined> }> => {
-    // Boxes read whole are hashed here; the others by a worker that reads them from the file.
-    const remote = boxes.filter((b) => b.bytes.length < b.header.size).map((b): [number, number] => [b.offset, b.header.size])
+  const submit = (boxes: HeadBox[]): Promise<Done> => {
+    // Boxes read whole are hashed here; the others by a worker that reads them from the file, and with a key
+    // (verify --keyring) also authenticates and decompresses them.
     const local = boxes.map((b) => (b.bytes.length === b.header.size && isLeafType(b.header.type) ? leafHash(b.bytes) : undefined))
-    if (remote.length === 0) return Promise.resolve({ boxes, leaves: local })
-    return pool.run({ op: 'leaves', path, boxes: remote }).then((res) => {
-      if (res.op !== 'leaves') throw new MaifError('MAIF_ERR_IO', 'the hashing worker answered the wrong request')
-      let j = 0
-      return { boxes, leaves: boxes.map((b, i) => (b.bytes.length < b.header.size ? Buffer.from(res.leaves[j++]!) : local[i])) }
+    // A box above the size limit fails before anything reads it, as it does in a sequential verify.
+    const big = boxes.findIndex((b) => b.header.size > maxBox && !isStructural(b.header.type))
+    if (big !== -1) {
+      const b = boxes[big]!
+      const head = boxes.slice(0, big)
+      return submit(head).then((d) => (d.stop || d.boxes.length < head.length ? d : { ...d, boxes, stop: { index: big, error: boxTooLarge(b.offset, b.header.seq, b.header.size, maxBox) } }))
+    }
+    const remote = boxes.filter((b) => b.bytes.length < b.header.size)
+    if (remote.length === 0) return Promise.resolve({ boxes, leaves: local, checks: [] })
+    const open = v.checksBlocks
+    const session = open ? v.session ?? undefined : undefined
+    return pool.run({
+      op: 'boxes', path, maxBox, ...(session ? { session } : {}),
+      boxes: remote.map((b) => ({ offset: b.offset, size: b.header.size, head: b.bytes, open })),
+    }).then((res): Done => {
+      if (res.op !== 'boxes') throw new MaifError('MAIF_ERR_IO', 'the hashing worker answered the wrong request')
+      const leaves = [...local]
+      const checks: Array<WorkerCheck | undefined> = []
+      for (let i = 0, j = 0; i < boxes.length; i++) {
+        const b = boxes[i]!
+        if (b.bytes.length === b.header.size) continue
+        if (res.failed?.index === j) {
+          const error = new MaifError(res.failed.code, res.failed.message, { offset: b.offset, seq: b.header.seq })
+          // Hashed but not opened: the box gets its structural checks first, as a sequential verify does.
+          if (j < res.leaves.length) {
+            leaves[i] = Buffer.from(res.leaves[j]!)
+            checks[i] = { error }
+            return { boxes: boxes.slice(0, i + 1), leaves, checks }
+          }
+          return { boxes, leaves, checks, stop: { index: i, error } }
+        }
+        leaves[i] = Buffer.from(res.leaves[j]!)
+        if (open) checks[i] = {}
+        j++
+      }
+      return { boxes, leaves, checks }
     })
   }
   let batch: HeadBox[] = []
   let batchBytes = 0
   let headBytes = 0
   let scanError: unknown
-  try {
-    for (const b of scanHeads(fh, size)) {
-      batch.push(b)
-      batchBytes += b.header.size
-      headBytes += b.bytes.length
-      if (batchBytes >= BATCH_BYTES || headBytes >= BATCH_HEAD_BYTES || batch.length >= BATCH_BOXES) {
-        await run(await jobs.add(submit(batch)))
-        batch = []
-        batchBytes = 0
-        headBytes = 0
-      }
+  // Only a failure to read the next box is held back (and reported after the boxes before it were checked, as
+  // a sequential scan would); a box that fails its checks ends the verify at once.
+  const heads = scanHeads(fh, size)
+  for (;;) {
+    let next: IteratorResult<HeadBox>
+    try {
+      next = heads.next()
+    } catch (err) {
+      scanError = err
+      break
     }
-  } catch (err) {
-    scanError = err // reported after the boxes before it were checked, as a sequential scan would
+    if (next.done) break
+    const b = next.value
+    if (b.header.type === 'sess') {
+      // A session's key is unwrapped when its box is checked, and the boxes after it are opened with that
+      // key: everything up to and including it is checked before anything after it is sent.
+      batch.push(b)
+      await run(await jobs.add(submit(batch)))
+      while (jobs.size > 0) await run(await jobs.drainOne())
+      batch = []
+      batchBytes = 0
+      headBytes = 0
+      continue
+    }
+    batch.push(b)
+    batchBytes += b.header.size
+    headBytes += b.bytes.length
+    if (batchBytes >= BATCH_BYTES || headBytes >= BATCH_HEAD_BYTES || batch.length >= BATCH_BOXES) {
+      await run(await jobs.add(submit(batch)))
+      batch = []
+      batchBytes = 0
+      headBytes = 0
+    }
   }
   if (batch.length) await run(await jobs.add(submit(batch)))
   while (jobs.size > 0) await run(await jobs.drainOne())
   if (scanError !== undefined) throw scanError
 }
+

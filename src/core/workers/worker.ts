@@ -1,6 +1,6 @@
-// Worker-thread side of WorkerPool: pure functions over bytes, no shared state.
+// Worker-thread side of WorkerPool: functions over bytes and files; the only state is per-thread scratch memory.
 import { parentPort } from 'node:worker_threads'
-import { createHash } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { openSync, readSync, closeSync } from 'node:fs'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { isValidJson } from '../format/json-validate.js'
@@ -9,7 +9,27 @@ import type { Codec } from '../format/format.js'
 export type WorkerRequest =
   | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[]; giveBack?: boolean }
   | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number }
-  | { op: 'leaves'; path: string; boxes: Array<[offset: number, size: number]> }
+  | BoxesRequest
+
+/**
+ * Reads data boxes from a local container, checks each against what the main thread read or verified, hashes
+ * it, and with `open` authenticates and decompresses it: a verify or a reader on both cores.
+ */
+export interface BoxesRequest {
+  op: 'boxes'
+  path: string
+  /** Boxes larger than this fail before anything is allocated for them. */
+  maxBox: number
+  boxes: Array<{
+    offset: number
+    size: number
+    /** The bytes the main thread read at `offset` (its head): the box read here must start with them. */
+    head: Uint8Array
+    /** Decrypt and decompress this box (a data box of the session named in `session`). */
+    open?: boolean
+  }>
+  session?: { key: KeyObject | null; containerId: Uint8Array; sessionId: Uint8Array }
+}
 
 /** A rejected line with its exact bytes (a copy: it crosses to the main thread). */
 export interface LineReject { line: number; reason: string; raw: Uint8Array }
@@ -17,7 +37,7 @@ export interface LineReject { line: number; reason: string; raw: Uint8Array }
 export type WorkerResponse =
   | { op: 'compress'; body: Uint8Array; spare?: Uint8Array }
   | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array }
-  | { op: 'leaves'; leaves: Uint8Array[] }
+  | { op: 'boxes'; leaves: Uint8Array[]; failed?: { index: number; code: ErrorCode; message: string } }
   | { op: 'error'; code: ErrorCode; message: string }
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
@@ -70,28 +90,59 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   return { valid: Buffer.concat(keep), count, lines, rejects, ends, lineNos }
 }
 
-function leaves(path: string, boxes: Array<[number, number]>): Uint8Array[] {
-  const fd = openSync(path, 'r')
-  try {
-    const scratch = Buffer.allocUnsafe(1 << 20) // boxes are hashed through one reused 1 MiB window
-    const zero = Buffer.from([0])
-    return boxes.map(([offset, size]) => {
-      const h = createHash('sha256').update(zero)
-      for (let done = 0; done < size;) {
-        const n = readSync(fd, scratch, 0, Math.min(scratch.length, size - done), offset + done)
-        if (n === 0) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends inside the box at ${offset}`, { offset })
-        h.update(scratch.subarray(0, n))
-        done += n
-      }
-      return h.digest()
-    })
-  } finally {
-    closeSync(fd)
-  }
-}
 
 // The codec (and its native zstd binding) loads on the first compress job: hashing workers never need it.
 let codec: typeof import('../format/codec.js') | undefined
+let opener: typeof import('../format/open-block.js') | undefined
+let formats: typeof import('../format/format.js') | undefined
+
+/** The box read here, reused from box to box; grows to the largest box (bounded by maxBox). */
+let boxScratch = Buffer.allocUnsafe(0)
+const LEAF_PREFIX = Buffer.from([0])
+
+async function boxes(req: BoxesRequest): Promise<WorkerResponse> {
+  const leavesOut: Uint8Array[] = []
+  if (req.boxes.some((b) => b.open)) {
+    opener ??= await import('../format/open-block.js')
+    formats ??= await import('../format/format.js')
+  }
+  const fd = openSync(req.path, 'r')
+  let index = 0
+  try {
+    for (; index < req.boxes.length; index++) {
+      const b = req.boxes[index]!
+      const where = { offset: b.offset }
+      if (b.size > req.maxBox) throw new MaifError('MAIF_ERR_BOX_TOO_LARGE', `the box at offset ${b.offset} is ${b.size} bytes, above the ${req.maxBox} this reader accepts`, where)
+      if (boxScratch.length < b.size) boxScratch = Buffer.allocUnsafe(Math.max(b.size, 1 << 20))
+      const box = boxScratch.subarray(0, b.size)
+      for (let done = 0; done < b.size;) {
+        const n = readSync(fd, box, done, b.size - done, b.offset + done)
+        if (n === 0) throw new MaifError('MAIF_ERR_TRUNCATED', `the container ends inside the box at ${b.offset}`, where)
+        done += n
+      }
+      // The main thread checked the head it read; what is hashed and opened here must be those same bytes
+      // (a file rewritten between the two reads fails here instead of verifying one box and opening another).
+      if (b.head.length > b.size || !box.subarray(0, b.head.length).equals(b.head)) throw new MaifError('MAIF_ERR_IO', `the box at offset ${b.offset} changed while it was being read`, where)
+      const leaf = createHash('sha256').update(LEAF_PREFIX).update(box).digest()
+      leavesOut.push(leaf)
+      if (!b.open) continue
+      const s = req.session
+      if (!s) throw new MaifError('MAIF_ERR_IO', 'a box to open came without its session')
+      const h = formats!.decodeHeader(box, b.offset, b.size)
+      const d = opener!.parseDataBox(b.offset, box, b.size)
+      if (d.prefix.plainLen > req.maxBox) throw new MaifError('MAIF_ERR_BOX_TOO_LARGE', `block #${h.seq} at offset ${b.offset} declares a plaintext of ${d.prefix.plainLen} bytes, above the ${req.maxBox} this reader accepts`, { offset: b.offset, seq: h.seq })
+      const cid = buf(s.containerId)
+      const sid = buf(s.sessionId)
+      opener!.checkBlock(s.key, cid, sid, h, box, d, b.offset)
+    }
+  } catch (err) {
+    const e = err instanceof MaifError ? err : new MaifError('MAIF_ERR_IO', String((err as Error)?.message ?? err))
+    return { op: 'boxes', leaves: leavesOut, failed: { index, code: e.code, message: e.message } }
+  } finally {
+    closeSync(fd)
+  }
+  return { op: 'boxes', leaves: leavesOut }
+}
 
 export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.op) {
@@ -103,13 +154,13 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       return { op: 'compress', body, ...(req.giveBack ? { spare: req.parts[req.parts.length - 1]! } : {}) }
     }
     case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
-    case 'leaves': return { op: 'leaves', leaves: leaves(req.path, req.boxes) }
+    case 'boxes': return boxes(req)
   }
 }
 
 /** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer. */
 function transferable(res: WorkerResponse): ArrayBuffer[] {
-  const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'leaves' ? res.leaves : []
+  const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
   // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away.
   if (res.op === 'compress' && res.spare && res.spare.buffer instanceof ArrayBuffer) out.add(res.spare.buffer)
