@@ -13,6 +13,7 @@ import { keyIdOf, verifySignature } from '../format/signing.js'
 import { checkBlock, openBlockData, parseDataBox, unwrapSessionKey, type ParsedDataBox } from '../format/open-block.js'
 import { DEFAULT_MAX_BOX } from '../format/codec.js'
 import { boxTooLarge, scanBoxes } from './scanner.js'
+import { HoldArena } from './hold-arena.js'
 import { FileByteSource, readAtSync } from '../format/io.js'
 import { withSource, type OpenSourceOptions } from '../format/open-source.js'
 import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
@@ -114,6 +115,8 @@ export class ContainerVerifier {
   /** Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. */
   #held: Array<{ offset: number; h: BoxHeader; bytes: Buffer; d: ParsedDataBox; s: SessionState }> = []
   #heldBytes = 0
+  /** Where held boxes are copied; reused after each release. */
+  readonly #arena = new HoldArena()
   readonly #window: number
   readonly #maxBox: number
 
@@ -253,7 +256,7 @@ export class ContainerVerifier {
         throw new MaifError('MAIF_ERR_WINDOW', `session ${s.sessionId.toString('hex')} holds more than ${this.#window} bytes of blocks before its next checkpoint ` +
           `(block #${h.seq} at offset ${offset} would make ${this.#heldBytes + h.size}); none of them was released. To read it, raise the window (maif cat --window BYTES)`, where)
       }
-      const own = owned ? bytes : Buffer.from(bytes) // a scanner's chunk buffer is reused for the next boxes
+      const own = owned ? bytes : this.#arena.copy(bytes) // a scanner's chunk buffer is reused for the next boxes
       this.#held.push({ offset, h, bytes: own, d: owned ? d : parseDataBox(offset, own, h.size), s })
       this.#heldBytes += h.size
       return
@@ -294,6 +297,8 @@ export class ContainerVerifier {
       const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset, into)
       await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
     }
+    // Every held box is opened (a block's data never points into its box), so their copies are dead.
+    this.#arena.reset()
   }
 
   #index(offset: number, payload: Buffer): void {
