@@ -27,51 +27,97 @@ export interface ScanOptions {
   maxBoxBytes?: number
 }
 
+interface ReadAhead { at: number; whole: Buffer; done: Promise<number> }
+
+/** Room in front of each chunk buffer for the partial box carried over from the chunk before (a data box at most). */
+const CARRY = (4 << 20) + (64 << 10)
+
 export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOptions = {}): AsyncGenerator<ScannedBox> {
   const chunkBytes = opts.chunkBytes ?? 8 << 20
   const maxBox = opts.maxBoxBytes ?? Infinity
-  let buf = Buffer.allocUnsafe(chunkBytes)
+  // Two chunk buffers: while the caller checks the boxes of one, the next chunk is read into the other, so
+  // reading and checking overlap (a local read is a copy on the thread pool; an S3 read, a round trip).
+  const wholes = [Buffer.allocUnsafe(CARRY + chunkBytes), Buffer.allocUnsafe(CARRY + chunkBytes)]
+  let current = 0
+  let buf: Buffer = wholes[0]!.subarray(CARRY)
+  let oversized = false // buf was allocated for one box larger than a chunk
   let bufStart = opts.from ?? 0 // file offset of buf[0]
   let bufLen = 0
   let pos = bufStart
+  let ahead = null as ReadAhead | null
+
+  const read = async (into: Buffer, offset: number, length: number, at: number): Promise<number> => {
+    try {
+      return await readSome(fh, into, offset, length, at)
+    } catch (cause) {
+      if (cause instanceof MaifError) throw cause
+      throw wrapError('MAIF_ERR_IO', `reading the container at offset ${at} failed`, cause, { offset: at })
+    }
+  }
+  /** Starts reading the chunk after buf's data into the other buffer. */
+  const prefetch = (): void => {
+    const at = bufStart + bufLen
+    if (ahead !== null || oversized || at >= size) return
+    const whole = wholes[1 - current]!
+    const done = read(whole, CARRY, Math.min(chunkBytes, size - at), at)
+    done.catch(() => undefined) // observed when it is awaited; until then it must not count as unhandled
+    ahead = { at, whole, done }
+  }
   const fill = async (need: number): Promise<void> => {
-    // Keep the unread tail, then read until `need` bytes from pos are buffered or EOF.
     const keep = bufLen - (pos - bufStart)
+    const next = ahead
+    ahead = null
+    if (next !== null) {
+      const n = await next.done
+      if (next.at === bufStart + bufLen && keep <= CARRY && keep + n >= Math.min(need, size - pos)) {
+        // The common case: the partial box goes in front of the chunk read ahead, and the buffers swap.
+        buf.copy(next.whole, CARRY - keep, pos - bufStart, bufLen)
+        current = 1 - current
+        buf = next.whole.subarray(CARRY - keep, CARRY + n)
+        bufStart = pos
+        bufLen = keep + n
+        prefetch()
+        return
+      }
+      // Otherwise (a box larger than a chunk) what was read ahead is dropped and read again below.
+    }
+    // Keep the unread tail, then read until `need` bytes from pos are buffered or EOF.
     if (need > buf.length) {
       const nb = Buffer.allocUnsafe(need)
       buf.copy(nb, 0, pos - bufStart, bufLen)
       buf = nb
+      oversized = need > chunkBytes
     } else if (pos !== bufStart) buf.copyWithin(0, pos - bufStart, bufLen)
     bufStart = pos
     bufLen = keep
     while (bufLen < need && bufStart + bufLen < size) {
-      const want = Math.min(buf.length - bufLen, size - bufStart - bufLen)
-      let n: number
-      try {
-        n = await readSome(fh, buf, bufLen, want, bufStart + bufLen)
-      } catch (cause) {
-        if (cause instanceof MaifError) throw cause
-        throw wrapError('MAIF_ERR_IO', `reading the container at offset ${bufStart + bufLen} failed`, cause, { offset: bufStart + bufLen })
-      }
+      const n = await read(buf, bufLen, Math.min(buf.length - bufLen, size - bufStart - bufLen), bufStart + bufLen)
       if (n === 0) break
       bufLen += n
     }
+    prefetch()
   }
-  while (pos < size) {
-    if (bufStart + bufLen - pos < HEADER_LEN) await fill(HEADER_LEN)
-    const avail = bufStart + bufLen - pos
-    const header = decodeHeader(buf.subarray(pos - bufStart, pos - bufStart + Math.min(avail, HEADER_LEN)), pos, size - pos)
-    if (header.size > maxBox && !isStructural(header.type)) throw boxTooLarge(pos, header.seq, header.size, maxBox)
-    if (avail < header.size) await fill(header.size)
-    const bytes = buf.subarray(pos - bufStart, pos - bufStart + header.size)
-    // A box larger than a chunk is read into a buffer of exactly its size, dropped by the scanner right after.
-    yield { offset: pos, header, bytes, owned: buf.length > chunkBytes && bytes.length === buf.length }
-    pos += header.size
-    if (buf.length > chunkBytes && pos - bufStart >= bufLen) {
-      // Drop an oversized buffer once its box has been consumed, to stay bounded.
-      buf = Buffer.allocUnsafe(chunkBytes)
-      bufStart = pos
-      bufLen = 0
+  try {
+    while (pos < size) {
+      if (bufStart + bufLen - pos < HEADER_LEN) await fill(HEADER_LEN)
+      const avail = bufStart + bufLen - pos
+      const header = decodeHeader(buf.subarray(pos - bufStart, pos - bufStart + Math.min(avail, HEADER_LEN)), pos, size - pos)
+      if (header.size > maxBox && !isStructural(header.type)) throw boxTooLarge(pos, header.seq, header.size, maxBox)
+      if (avail < header.size) await fill(header.size)
+      const bytes = buf.subarray(pos - bufStart, pos - bufStart + header.size)
+      // A box larger than a chunk is read into a buffer of exactly its size, dropped by the scanner right after.
+      yield { offset: pos, header, bytes, owned: oversized && bytes.length === buf.length }
+      pos += header.size
+      if (oversized && pos - bufStart >= bufLen) {
+        // Drop an oversized buffer once its box has been consumed, to stay bounded.
+        oversized = false
+        buf = wholes[current]!.subarray(CARRY)
+        bufStart = pos
+        bufLen = 0
+      }
     }
+  } finally {
+    // A read still in flight when the caller stops early must not fail unobserved.
+    if (ahead !== null) await ahead.done.catch(() => undefined)
   }
 }
