@@ -141,6 +141,16 @@ export function trainResidualInt8(data: Float32Array, dims: number, o: ResidualI
   return { dims, k, centroids: C }
 }
 
+/** A codebook built by hand must be what the bytes can carry: k × dims binary16 values. */
+function checkCodebook(cb: ResidualInt8Codebook): void {
+  if (!Number.isInteger(cb.dims) || cb.dims < 1 || cb.dims > 65536 || !Number.isInteger(cb.k) || cb.k < 1 || cb.k > 65536) bad(`codebook dims ${cb.dims} or k ${cb.k} is out of range`)
+  if (cb.centroids.length !== cb.k * cb.dims) bad(`the codebook holds ${cb.centroids.length} components, not k × dims = ${cb.k * cb.dims}`)
+  for (let i = 0; i < cb.centroids.length; i++) {
+    const v = cb.centroids[i]!
+    if (!Number.isFinite(v) || half(v) !== v) bad(`centroid component ${i} (${v}) is not a finite binary16 value (as trainResidualInt8 makes them)`)
+  }
+}
+
 /** Bytes of one encoded vector. */
 export const residualInt8Stride = (dims: number): number => 4 + dims
 
@@ -171,6 +181,7 @@ export interface ResidualInt8EncodeOptions {
 export function encodeResidualInt8(cb: ResidualInt8Codebook, data: Float32Array, o: ResidualInt8EncodeOptions = {}): Buffer {
   const rounding = o.rounding ?? 'anisotropic'
   if (rounding !== 'anisotropic' && rounding !== 'nearest') badOption(`rounding must be 'anisotropic' or 'nearest', not ${String(rounding)}`)
+  checkCodebook(cb)
   const { dims, k, centroids: C } = cb
   if (data.length % dims !== 0) bad(`${data.length} components are not whole vectors of the codebook's ${dims}`)
   const n = rows(data, dims)
@@ -247,6 +258,7 @@ function anisotropic(x: Float32Array, xo: number, C: Float32Array, co: number, c
 
 /** Decodes n × dims float32 components from codes written by `encodeResidualInt8` with this codebook. */
 export function decodeResidualInt8(cb: ResidualInt8Codebook, codes: Uint8Array): Float32Array {
+  checkCodebook(cb)
   const { dims, k, centroids: C } = cb
   const stride = residualInt8Stride(dims)
   if (codes.length % stride !== 0) bad(`${codes.length} bytes are not whole codes of ${stride} (dims ${dims} + 4)`)
@@ -266,6 +278,7 @@ export function decodeResidualInt8(cb: ResidualInt8Codebook, codes: Uint8Array):
 
 /** The codebook's bytes: magic, dims and k (u32 LE), then the centroids as binary16 LE. */
 export function writeResidualInt8Codebook(cb: ResidualInt8Codebook): Buffer {
+  checkCodebook(cb)
   const out = Buffer.alloc(HEADER + cb.k * cb.dims * 2)
   let o = RESIDUAL_INT8_MAGIC.copy(out, 0)
   o = out.writeUInt32LE(cb.dims, o)
