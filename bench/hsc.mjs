@@ -8,7 +8,7 @@
 // --seed picks other clustered data and queries (seed 1 is the default data).
 //
 //   npm run build && node bench/hsc.mjs [--vectors 20000] [--dims 384] [--m 24] [--ks 256] [--train 5000]
-//                                        [--rerank 100] [--rerank-int8 30] [--centroids 256] [--seed 1]
+//                                        [--rerank 100] [--rerank-int8 30] [--centroids N/80] [--seed 1]
 //                                        [--quick] [--json] [--no-save]
 import { performance } from 'node:perf_hooks'
 import { saveResult } from './save-result.mjs'
@@ -22,7 +22,9 @@ const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i === -
 const QUICK = args.includes('--quick')
 const N = opt('vectors', QUICK ? 5000 : 20000), D = opt('dims', 384), M = opt('m', 24), KS = opt('ks', 256), TRAIN = opt('train', 5000)
 const Q = opt('queries', 100), K = 10, C = Math.max(10, Math.round(N / 100)), RERANK = opt('rerank', 100), RERANK8 = opt('rerank-int8', 30)
-const KC = opt('centroids', 256), SEED = opt('seed', 1)
+// Centroids: a power of two near N/80, from 16 to 256, so the binary16 table stays near 2.5 % of the codes
+// at small N (256 at 20k, 64 for --quick's 5k) and training stays within the bench's minute at 100k.
+const KC = opt('centroids', Math.min(256, Math.max(16, 2 ** Math.round(Math.log2(N / 80))))), SEED = opt('seed', 1)
 
 // The vector-search bench's data: N/100 clusters, spread 0.8 (seed 1: centres 1, points 2, queries 3).
 const clustered = (n, seed, points) => clusteredVectors(n, D, { clusters: C, spread: 0.8, seed, points })
