@@ -101,3 +101,9 @@ export { complianceReport, nistChecks, FRAMEWORKS, type ComplianceReport, type C
 export { keyringPassphraseFromEnv, readPassphraseFile, type GenerateKeyringOptions } from './core/format/keyring.js'
 export { sealSecret, openSecret, KEYRING_KDF, KEYRING_KDF_ITERATIONS, type SealedSecret } from './core/format/keyring-seal.js'
 export { IdleLimitedReader, type IdleLimitOptions } from './core/compliance/idle-reader.js'
+// HSC: the hierarchical int8 codec (coarse binary16 centroids + int8 residuals, anisotropic rounding).
+export {
+  trainResidualInt8, encodeResidualInt8, decodeResidualInt8, residualInt8Bytes, residualInt8Stride,
+  writeResidualInt8Codebook, readResidualInt8Codebook, RESIDUAL_INT8_MAGIC,
+  type ResidualInt8Codebook, type ResidualInt8TrainOptions, type ResidualInt8EncodeOptions,
+} from './core/semantic/residual-int8.js'

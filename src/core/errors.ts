@@ -86,6 +86,7 @@ export const ErrorCodes = {
   MAIF_ERR_EMBEDDING: 'an embedding block is malformed, or does not match the records it embeds',
   MAIF_ERR_INDEX_STALE: 'a stored vector index does not match the container it claims to index',
   MAIF_ERR_SEARCH: 'a search cannot run: no embeddings, mixed models, or a query the model cannot embed',
+  MAIF_ERR_QUANTIZE: 'vectors given to an embedding codec are malformed (wrong dims, non-finite values, out of range) or its codes do not match its codebook',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes
