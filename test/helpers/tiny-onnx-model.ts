@@ -62,9 +62,15 @@ function table(rows: number, dims: number, seed: number): Float32Array {
 }
 
 /** The bytes of the ONNX model: ModelProto (ir_version 8, opset 13) around the one-node graph. */
-export function tinyOnnxModel(dims: number, seed = 7): Buffer {
+export function tinyOnnxModel(dims: number, seed = 7, nanWord?: string): Buffer {
   const vocab = SPECIAL.length + TINY_VOCAB.length
   const weights = table(vocab, dims, seed)
+  // A broken model for the tests of output checks: this word's vector is NaN.
+  if (nanWord !== undefined) {
+    const row = SPECIAL.length + (TINY_VOCAB as readonly string[]).indexOf(nanWord)
+    if (row < SPECIAL.length) throw new Error(`'${nanWord}' is not in the tiny vocabulary`)
+    weights.fill(Number.NaN, row * dims, (row + 1) * dims)
+  }
   const raw = Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength) // little-endian, as ONNX raw_data is
   const initializer = msg(5, int(1, vocab), int(1, dims), int(2, FLOAT), bytes(8, 'embeddings.word_embeddings.weight'), bytes(9, raw))
   const gather = msg(1, bytes(1, 'embeddings.word_embeddings.weight'), bytes(1, 'input_ids'), bytes(2, 'last_hidden_state'), bytes(3, 'word_embeddings'), bytes(4, 'Gather'),
@@ -106,9 +112,10 @@ export function tinyTokenizerJson(): object {
 
 /**
  * Writes the model directory `dir` (created if needed): config.json, tokenizer.json, tokenizer_config.json
- * and onnx/model.onnx (or model.onnx at the top with `flat`). Returns the path of the ONNX file.
+ * and onnx/model.onnx (or model.onnx at the top with `flat`). Returns the path of the ONNX file. `nanWord`
+ * makes that word's vector NaN (a broken model).
  */
-export async function writeTinyOnnxModel(dir: string, opts: { dims?: number; seed?: number; flat?: boolean } = {}): Promise<string> {
+export async function writeTinyOnnxModel(dir: string, opts: { dims?: number; seed?: number; flat?: boolean; nanWord?: string } = {}): Promise<string> {
   const dims = opts.dims ?? 16
   await mkdir(join(dir, 'onnx'), { recursive: true })
   const vocabSize = SPECIAL.length + TINY_VOCAB.length
@@ -122,6 +129,6 @@ export async function writeTinyOnnxModel(dir: string, opts: { dims?: number; see
     cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]',
   }, null, 2))
   const file = opts.flat ? join(dir, 'model.onnx') : join(dir, 'onnx', 'model.onnx')
-  await writeFile(file, tinyOnnxModel(dims, opts.seed))
+  await writeFile(file, tinyOnnxModel(dims, opts.seed, opts.nanWord))
   return file
 }
