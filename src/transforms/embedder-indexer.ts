@@ -8,7 +8,7 @@
 // EMBD block (one small block per small batch on a slow input).
 import pLimit from 'p-limit'
 import { z } from 'zod'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { awsOptionsSchema } from '../core/aws/config.js'
 import { MaifError } from '../core/errors.js'
 import { defineTransform } from '../core/runtime/component.js'
@@ -26,7 +26,7 @@ const embedderShape = z.discriminatedUnion('type', [
   }),
   z.strictObject({
     type: z.literal('onnx').describe('a sentence-embedding model from a local directory (never downloaded), run on the CPU with mean pooling'),
-    model: z.string().min(1).describe('the model directory: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (a Hugging Face export); relative to the pipeline file'),
+    model: z.string().min(1).describe('the model directory: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (a Hugging Face export); relative to the working directory'),
     batchSize: z.int().min(1).max(4096).describe('texts per inference call (default 32)').optional(),
     concurrency: z.int().min(1).max(16).describe('inference calls in flight (default 1)').optional(),
   }),
@@ -67,9 +67,13 @@ export const embedderIndexer = defineTransform({
       if (s.type !== 'container') report({ severity: 'warning', rule: 'embed-index/sink', path: s.path, message: `sink '${s.type}' receives the EMBD blocks of 'embed-index' as binary records`, hint: 'embeddings are meant for container sinks; line sinks (file, stdout) refuse binary records' })
     }
   },
+  async check(o, ctx) {
+    // `maif validate`: the model directory holds what the ONNX embedder needs (it is not loaded here).
+    if (o.embedder?.type === 'onnx') await (await import('../core/semantic/onnx.js')).modelFiles(resolve(ctx.cwd, o.embedder.model))
+  },
   async build(o, ctx) {
     let config = (o.embedder ?? { type: 'hashing' }) as EmbedderConfig
-    if (config.type === 'onnx' && !isAbsolute(config.model)) config = { ...config, model: resolve(ctx.cwd, config.model) }
+    if (config.type === 'onnx') config = { ...config, model: resolve(ctx.cwd, config.model) }
     // Loaded here, so that a missing model or a wrong option fails the run before any record is read.
     const embedder = await embedderFor(config, o.dims)
     const path = o.field === undefined ? undefined : parseFieldPath(o.field)

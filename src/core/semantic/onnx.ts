@@ -85,8 +85,8 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex')
 }
 
-/** The files of a model directory, refused with every missing one named. */
-async function modelFiles(dir: string): Promise<{ onnx: string; subfolder: string }> {
+/** The files of a model directory, refused with every missing one named (MAIF_ERR_EMBEDDER_UNAVAILABLE). */
+export async function modelFiles(dir: string): Promise<{ onnx: string; subfolder: string }> {
   const missing: string[] = []
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) if (!(await exists(join(dir, f)))) missing.push(f)
   let onnx = join(dir, 'onnx', 'model.onnx')
