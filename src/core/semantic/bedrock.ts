@@ -12,6 +12,7 @@
 // The id `bedrock:<model id>:d=<dims>` names the model and dimensions, so a search embeds its query with the
 // same model (embedderFromId rebuilds the embedder from it).
 import type * as BedrockRuntime from '@aws-sdk/client-bedrock-runtime'
+import type * as HttpHandler from '@smithy/node-http-handler'
 import pLimit from 'p-limit'
 import { awsClientConfig, type AwsOptions } from '../aws/config.js'
 import { MaifError } from '../errors.js'
@@ -20,6 +21,7 @@ import type { Embedder, EmbedPurpose } from './embedder.js'
 
 /** The SDK, loaded when the first Bedrock embedder is made. */
 const bedrockRuntime = lazyModule<typeof BedrockRuntime>('@aws-sdk/client-bedrock-runtime')
+const httpHandler = lazyModule<typeof HttpHandler>('@smithy/node-http-handler')
 
 export type BedrockFamily = 'titan-v2' | 'titan-v1' | 'cohere-v3' | 'cohere-v4'
 
@@ -160,7 +162,10 @@ export class BedrockEmbedder implements Embedder {
     this.dims = dims
     this.id = `bedrock:${o.modelId}:d=${dims}`
     this.#owned = o.client === undefined
-    this.#client = o.client ?? new (bedrockRuntime().BedrockRuntimeClient)(awsClientConfig('BEDROCK_RUNTIME', o.aws ?? {}))
+    // HTTP/1.1, not the client's default HTTP/2 handler (which only the streaming APIs need): InvokeModel is one
+    // request and one answer, and endpoints that speak HTTP/1.1 only (proxies, VPC endpoints behind one, test
+    // servers) then work too.
+    this.#client = o.client ?? new (bedrockRuntime().BedrockRuntimeClient)({ ...awsClientConfig('BEDROCK_RUNTIME', o.aws ?? {}), requestHandler: new (httpHandler().NodeHttpHandler)() })
     this.#limit = pLimit(concurrency)
   }
 
