@@ -101,3 +101,9 @@ export { complianceReport, nistChecks, FRAMEWORKS, type ComplianceReport, type C
 export { keyringPassphraseFromEnv, readPassphraseFile, type GenerateKeyringOptions } from './core/format/keyring.js'
 export { sealSecret, openSecret, KEYRING_KDF, KEYRING_KDF_ITERATIONS, type SealedSecret } from './core/format/keyring-seal.js'
 export { IdleLimitedReader, type IdleLimitOptions } from './core/compliance/idle-reader.js'
+
+// Embedders (issue 10): an ONNX sentence-embedding model from a local directory (transformers.js, loaded on first
+// use) and AWS Bedrock (Titan / Cohere through InvokeModel).
+export { type EmbedPurpose, type EmbedderFromIdOptions } from './core/semantic/embedder.js'
+export { OnnxEmbedder, parseOnnxId, type OnnxEmbedderOptions, type OnnxId } from './core/semantic/onnx.js'
+export { BedrockEmbedder, bedrockFamily, parseBedrockId, parseBedrockResponse, type BedrockEmbedderOptions, type BedrockFamily } from './core/semantic/bedrock.js'
