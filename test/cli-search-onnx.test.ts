@@ -8,7 +8,9 @@ import { join } from 'node:path'
 import { maif } from './helpers/cli.js'
 import { writeTinyOnnxModel } from './helpers/tiny-onnx-model.js'
 import { OnnxEmbedder } from '../src/core/semantic/onnx.js'
-import { generateKeyring } from '../src/core/format/keyring.js'
+import { generateKeyring, loadKeyring } from '../src/core/format/keyring.js'
+import { searchContainer } from '../src/core/semantic/search.js'
+import { HashingEmbedder } from '../src/core/semantic/hashing.js'
 
 interface Hits { hits: Array<{ seq: number; record: number; score: number; text: string }>; indexed: number; model: string; metric: string }
 
@@ -75,6 +77,13 @@ sink: { type: container, path: ${out} }
   for (let i = 1; i < RECORDS.length; i++) if (score(i) > score(best)) best = i
   const r2 = await maif(['search', out, 'dog cat garden', '--model-dir', model, '-k', '1', '--json'], { env })
   t.equal((JSON.parse((JSON.parse(r2.stdout) as Hits).hits[0]!.text) as { id: number }).id, best, `the exact scan's nearest record (${best}) comes first`)
+
+  // The API: a query embedder given by the caller is used (and not closed); one of another model is refused.
+  const keyring = await loadKeyring(env.MAIF_KEYRING)
+  const api = await searchContainer(out, 'budget approved by finance', { keyProvider: keyring, embedder: e, k: 1 })
+  t.equal((JSON.parse(api.hits[0]!.text) as { id: number }).id, 1)
+  t.equal((await e.embed(['still open'])).length, 64, 'the given embedder is still usable after the search')
+  await t.rejects(searchContainer(out, 'budget', { keyProvider: keyring, embedder: new HashingEmbedder({ dims: 64 }) }), { code: 'MAIF_ERR_EMBEDDER_MISMATCH', message: /was embedded by 'onnx:tiny-bert:.*the query embedder is 'maif-hashing-v1/ })
 
   const noDir = await maif(['search', out, 'budget'], { env })
   t.equal(noDir.code, 2)
