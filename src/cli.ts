@@ -56,6 +56,9 @@ const USAGE_CODES = new Set<ErrorCode>([
   'MAIF_ERR_KMS_UNREACHABLE',
   'MAIF_ERR_SEARCH',
   'MAIF_ERR_EMBEDDER_UNAVAILABLE',
+  // The wrong model directory for a query, or a model service answering nonsense: the setup, not the container.
+  'MAIF_ERR_EMBEDDER_MISMATCH',
+  'MAIF_ERR_EMBEDDER_RESPONSE',
   // S3 errors that are about the setup or the object named, not the data in it.
   'MAIF_ERR_S3',
   'MAIF_ERR_S3_URL',

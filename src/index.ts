@@ -107,3 +107,9 @@ export {
   writeResidualInt8Codebook, readResidualInt8Codebook, RESIDUAL_INT8_MAGIC,
   type ResidualInt8Codebook, type ResidualInt8TrainOptions, type ResidualInt8EncodeOptions,
 } from './core/semantic/residual-int8.js'
+
+// Embedders (issue 10): an ONNX sentence-embedding model from a local directory (transformers.js, loaded on first
+// use) and AWS Bedrock (Titan / Cohere through InvokeModel).
+export { type EmbedPurpose, type EmbedderFromIdOptions } from './core/semantic/embedder.js'
+export { OnnxEmbedder, parseOnnxId, type OnnxEmbedderOptions, type OnnxId } from './core/semantic/onnx.js'
+export { BedrockEmbedder, bedrockFamily, parseBedrockId, parseBedrockResponse, type BedrockEmbedderOptions, type BedrockFamily } from './core/semantic/bedrock.js'

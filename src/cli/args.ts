@@ -115,7 +115,7 @@ lint, plus the environment: keyring readable, inputs present, outputs writable. 
   --keyring DIR        the keyring to check
   --set key=value      override a field of the definition
 ${KEYRING_NOTE}`,
-  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--ef N] [--rebuild] [--json]
+  search: `usage: maif search FILE|DIR... QUERY [-k N] [--keyring DIR] [--pub FILE]... [--filter key=value]... [--model ID] [--model-dir DIR] [--ef N] [--rebuild] [--json]
 Finds the records nearest to QUERY by the embeddings an 'embed-index' transform wrote. The container is
 verified first (a container that does not verify is not searched), every embedding is checked against the
 record it names. The HNSW index stored by 'maif index' is loaded when it matches (and extended with later
@@ -126,6 +126,9 @@ embeddings); otherwise it is built in memory.
   --filter k=v       only records of blocks with this type (JSON, TEXT), agent or label, or with records
                      since=/until= a time (ISO 8601 or Unix ms); repeatable, all must hold
   --model ID         the embedding model to search when a container holds several
+  --model-dir DIR    the ONNX model directory that made the embeddings, to embed the query (refused if
+                     its model.onnx or tokenizer.json differ from the embeddings' model); Bedrock models
+                     use the AWS SDK's environment (AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, credentials)
   --ef N             HNSW search candidate list (default 128; larger finds more true neighbours, slower)
   --rebuild          build the index from the embeddings, ignoring a stored one
   --json             { hits: [{ seq, record, score, text }], indexed, model, metric } (with file when several)

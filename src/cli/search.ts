@@ -30,7 +30,7 @@ export function parseFilters(list: unknown): SearchFilter | undefined {
 export default async function search(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     k: { type: 'string', short: 'k' }, keyring: { type: 'string' }, pub: { type: 'string', multiple: true }, filter: { type: 'string', multiple: true },
-    model: { type: 'string' }, ef: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' }, 'max-box': { type: 'string' },
+    model: { type: 'string' }, 'model-dir': { type: 'string' }, ef: { type: 'string' }, json: { type: 'boolean' }, rebuild: { type: 'boolean' }, 'max-box': { type: 'string' },
   })
   if (positionals.length < 2) usage('search takes FILE (or DIR, s3://bucket/key, s3://bucket/prefix/)... and a QUERY')
   const query = positionals[positionals.length - 1]!
@@ -41,9 +41,11 @@ export default async function search(args: string[]): Promise<number> {
   const keyring = await keyringFrom(values.keyring)
   const pinned = await pinnedKeys(values.pub, keyring)
   const model = strOpt(values.model)
+  // The ONNX model that made the embeddings (its files must hash as their id says); Bedrock takes the SDK's environment.
+  const modelDir = strOpt(values['model-dir'])
   const r = await searchContainers(positionals.slice(0, -1), query, {
     k, ...(keyring ? { keyProvider: keyring } : {}), ...(pinned.length ? { pinned } : {}), ...(filter ? { filter } : {}),
-    ...(model ? { model } : {}), ...(efSearch ? { efSearch } : {}), ...(values.rebuild ? { storedIndex: false } : {}), ...(maxBoxBytes === undefined ? {} : { maxBoxBytes }),
+    ...(model ? { model } : {}), ...(modelDir ? { modelDir } : {}), ...(efSearch ? { efSearch } : {}), ...(values.rebuild ? { storedIndex: false } : {}), ...(maxBoxBytes === undefined ? {} : { maxBoxBytes }),
   }).catch((err: unknown) => {
     if (err instanceof MaifError && err.code === 'MAIF_ERR_DECRYPT' && !keyring) throw new MaifError('MAIF_ERR_KEY_UNAVAILABLE', 'the container is encrypted: pass --keyring DIR (or set MAIF_KEYRING)', { cause: err })
     throw err

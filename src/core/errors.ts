@@ -83,6 +83,8 @@ export const ErrorCodes = {
 
   // semantic layer: embeddings, index, search
   MAIF_ERR_EMBEDDER_UNAVAILABLE: 'the configured embedder is not available in this build or environment',
+  MAIF_ERR_EMBEDDER_RESPONSE: 'an embedding model answered with no embedding, one of the wrong length, or non-finite values',
+  MAIF_ERR_EMBEDDER_MISMATCH: 'the model given to embed a query is not the model that made the embeddings (another file hash, tokenizer or dimensions)',
   MAIF_ERR_EMBEDDING: 'an embedding block is malformed, or does not match the records it embeds',
   MAIF_ERR_INDEX_STALE: 'a stored vector index does not match the container it claims to index',
   MAIF_ERR_SEARCH: 'a search cannot run: no embeddings, mixed models, or a query the model cannot embed',

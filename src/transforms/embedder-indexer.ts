@@ -8,6 +8,8 @@
 // EMBD block (one small block per small batch on a slow input).
 import pLimit from 'p-limit'
 import { z } from 'zod'
+import { resolve } from 'node:path'
+import { awsOptionsSchema } from '../core/aws/config.js'
 import { MaifError } from '../core/errors.js'
 import { defineTransform } from '../core/runtime/component.js'
 import type { Batch, LinesBatch } from '../core/runtime/types.js'
@@ -22,8 +24,19 @@ const embedderShape = z.discriminatedUnion('type', [
     wordNgrams: z.int().min(0).max(4).describe('word n-grams from 1 to this (default 2)').optional(),
     charNgrams: z.tuple([z.int().min(0).max(8), z.int().min(0).max(8)]).describe('character n-gram lengths [min, max] inside words (default [3, 5]; [0, 0] for none)').optional(),
   }),
-  z.strictObject({ type: z.literal('onnx').describe('not available in this build'), model: z.string().min(1).describe('path of a local ONNX model') }),
-  z.strictObject({ type: z.literal('bedrock').describe('not available in this build'), modelId: z.string().min(1), region: z.string().min(1).optional() }),
+  z.strictObject({
+    type: z.literal('onnx').describe('a sentence-embedding model from a local directory (never downloaded), run on the CPU with mean pooling'),
+    model: z.string().min(1).describe('the model directory: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (a Hugging Face export); relative to the working directory'),
+    batchSize: z.int().min(1).max(4096).describe('texts per inference call (default 32)').optional(),
+    concurrency: z.int().min(1).max(16).describe('inference calls in flight (default 1)').optional(),
+  }),
+  z.strictObject({
+    type: z.literal('bedrock').describe('Amazon Titan Text Embeddings or Cohere Embed through AWS Bedrock InvokeModel'),
+    modelId: z.string().min(1).describe('e.g. amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-v4:0 (or an inference profile / ARN)'),
+    region: z.string().min(1).describe('AWS region (same as aws.region)').optional(),
+    aws: awsOptionsSchema.describe('region / endpoint overrides (default: the SDK\'s AWS_REGION, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, …)').optional(),
+    concurrency: z.int().min(1).max(64).describe('InvokeModel calls in flight (default 4)').optional(),
+  }),
 ])
 
 export const embedderIndexer = defineTransform({
@@ -33,7 +46,7 @@ export const embedderIndexer = defineTransform({
   options: {
     field: z.string().min(1).describe('the text to embed: a field (text), a dotted path (message.content) or a JSONPath ($.messages[0].content); default: text, or the whole line for text records').optional(),
     embedder: embedderShape.describe('the embedding model (default { type: hashing })').optional(),
-    dims: z.int().min(2).max(65536).describe('embedding dimensions (default 384)').optional(),
+    dims: z.int().min(2).max(65536).describe('embedding dimensions (hashing: default 384; bedrock: the model\'s default; onnx: the model\'s, which this must equal if set)').optional(),
     dtype: z.enum(DTYPES).describe('how vectors are stored: float32 (default), float16 (2×smaller) or int8 (scalar-quantised, ~4× smaller)').optional(),
     index: z.strictObject({
       type: z.literal('hnsw'),
@@ -54,8 +67,15 @@ export const embedderIndexer = defineTransform({
       if (s.type !== 'container') report({ severity: 'warning', rule: 'embed-index/sink', path: s.path, message: `sink '${s.type}' receives the EMBD blocks of 'embed-index' as binary records`, hint: 'embeddings are meant for container sinks; line sinks (file, stdout) refuse binary records' })
     }
   },
-  build(o, ctx) {
-    const embedder = embedderFor((o.embedder ?? { type: 'hashing' }) as EmbedderConfig, o.dims)
+  async check(o, ctx) {
+    // `maif validate`: the model directory holds what the ONNX embedder needs (it is not loaded here).
+    if (o.embedder?.type === 'onnx') await (await import('../core/semantic/onnx.js')).modelFiles(resolve(ctx.cwd, o.embedder.model))
+  },
+  async build(o, ctx) {
+    let config = (o.embedder ?? { type: 'hashing' }) as EmbedderConfig
+    if (config.type === 'onnx') config = { ...config, model: resolve(ctx.cwd, config.model) }
+    // Loaded here, so that a missing model or a wrong option fails the run before any record is read.
+    const embedder = await embedderFor(config, o.dims)
     const path = o.field === undefined ? undefined : parseFieldPath(o.field)
     const index = { metric: o.index?.metric ?? 'cosine', m: o.index?.m ?? 16, efConstruction: o.index?.efConstruction ?? 128 } as const
     const batchSize = o.batchSize ?? 256
@@ -91,6 +111,9 @@ export const embedderIndexer = defineTransform({
           kind: 'binary', format: 'binary', count: 1, ack: batch.ack, origin, derived: true, blockType: 'EMBD',
           pieces: [{ data: payload, meta: { model: embedder.id, dims: embedder.dims, embeddings: keep.length, ...(o.dtype && o.dtype !== 'float32' ? { dtype: o.dtype } : {}) } }],
         }]
+      },
+      async close() {
+        await embedder.close?.()
       },
     }
   },

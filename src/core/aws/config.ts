@@ -1,4 +1,4 @@
-// AWS client settings shared by every AWS component (S3, KMS, CloudWatch). The SDK's own conventions win:
+// AWS client settings shared by every AWS component (S3, KMS, CloudWatch, Bedrock). The SDK's own conventions win:
 // the default credential chain, AWS_REGION, the SDK's retry strategy, and endpoint overrides through
 // AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads itself. A pipeline may also set
 // `aws: { region, endpoint, forcePathStyle }`. This module only depends on zod and the errors, so every
@@ -15,7 +15,7 @@ export const awsOptionsSchema = z.strictObject({
 export type AwsOptions = z.infer<typeof awsOptionsSchema>
 
 /** The service ids the SDK uses in its AWS_ENDPOINT_URL_<ID> variables. */
-export type AwsService = 'S3' | 'KMS' | 'CLOUDWATCH_LOGS' | 'CLOUDWATCH'
+export type AwsService = 'S3' | 'KMS' | 'CLOUDWATCH_LOGS' | 'CLOUDWATCH' | 'BEDROCK_RUNTIME'
 
 /** The endpoint override in force for a service: the option, then the SDK's service and global variables. */
 export function endpointOverride(service: AwsService, opts: AwsOptions = {}, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -18,6 +18,7 @@ import { verifyContainer } from '../container/verify.js'
 import { ContainerReader } from '../container/reader.js'
 import { recordHash, type IndexParams } from './embd.js'
 import { embedderFromId, type Embedder } from './embedder.js'
+import type { AwsOptions } from '../aws/config.js'
 import type { VectorIndex } from './vector-index.js'
 import { isS3Url, parseS3Url, s3Url } from '../aws/s3-url.js'
 import type { OpenSourceOptions } from '../format/open-source.js'
@@ -32,6 +33,12 @@ export interface SemanticIndexOptions extends ScanOptions {
   filter?: SearchFilter
   /** Use this model's embeddings when a container has several (default: refuse to guess). */
   model?: string
+  /** The directory of the ONNX model that made the embeddings, to embed the query (its files must match the model's id). */
+  modelDir?: string
+  /** Region and endpoint for a Bedrock model that embeds the query. */
+  aws?: AwsOptions
+  /** An embedder for the query (its id must be the embeddings' model); not closed by the search. */
+  embedder?: Embedder
   /** HNSW candidate list while searching (default 128). */
   efSearch?: number
   /** Override the index the writer asked for (metric, m, efConstruction). */
@@ -80,20 +87,21 @@ export class SemanticIndex {
   /** The Merkle root (base64) of the checkpoint the index was built from. */
   readonly root: string
   readonly #index: VectorIndex
-  readonly #embedder: Embedder
+  /** Made on the first search (an ONNX model loads only then: storing an index never needs it). */
+  #embedder: Embedder | undefined
+  #ownsEmbedder = false
   readonly #seqs: Uint32Array
   readonly #recs: Uint32Array
   readonly #hashes: Buffer
   readonly #opts: SemanticIndexOptions
 
-  private constructor(path: string, model: string, metric: IndexParams['metric'], treeSize: number, root: string, index: VectorIndex, embedder: Embedder, seqs: Uint32Array, recs: Uint32Array, hashes: Buffer, opts: SemanticIndexOptions) {
+  private constructor(path: string, model: string, metric: IndexParams['metric'], treeSize: number, root: string, index: VectorIndex, seqs: Uint32Array, recs: Uint32Array, hashes: Buffer, opts: SemanticIndexOptions) {
     this.path = path
     this.model = model
     this.metric = metric
     this.treeSize = treeSize
     this.root = root
     this.#index = index
-    this.#embedder = embedder
     this.#seqs = seqs
     this.#recs = recs
     this.#hashes = hashes
@@ -133,12 +141,35 @@ export class SemanticIndex {
     }
     await b.finish()
     if (b.model === undefined) throw new MaifError('MAIF_ERR_SEARCH', `${path} has no embeddings${opts.model ? ` of model ${opts.model}` : ''}: write it with an 'embed-index' transform`)
-    const embedder = embedderFromId(b.model)
-    if (embedder.dims !== b.dims) throw new MaifError('MAIF_ERR_EMBEDDING', `${path}: model ${b.model} makes ${embedder.dims} dimensions, its EMBD blocks hold ${b.dims}`)
-    const index = new SemanticIndex(path, b.model, b.params!.metric, r.treeSize, r.root ?? '', b.index!, embedder, b.seqs(), b.recs(), b.hashes(), opts)
+    const index = new SemanticIndex(path, b.model, b.params!.metric, r.treeSize, r.root ?? '', b.index!, b.seqs(), b.recs(), b.hashes(), opts)
     index.storedFrom = b.adoptedAt
     index.#params = b.params!
     return index
+  }
+
+  /**
+   * The embedder for queries: the one given (refused unless its id is this index's model), else the model
+   * the id names (an ONNX model from opts.modelDir, checked against the id; a Bedrock model through opts.aws).
+   */
+  async queryEmbedder(): Promise<Embedder> {
+    if (this.#embedder) return this.#embedder
+    const given = this.#opts.embedder
+    if (given && given.id !== this.model) throw new MaifError('MAIF_ERR_EMBEDDER_MISMATCH', `${this.path} was embedded by '${this.model}'; the query embedder is '${given.id}'`)
+    const e = given ?? await embedderFromId(this.model, { ...(this.#opts.modelDir === undefined ? {} : { modelDir: this.#opts.modelDir }), ...(this.#opts.aws ? { aws: this.#opts.aws } : {}) })
+    if (e.dims !== this.#index.dims) {
+      if (!given) await e.close?.()
+      throw new MaifError('MAIF_ERR_EMBEDDING', `${this.path}: model ${this.model} makes ${e.dims} dimensions, its EMBD blocks hold ${this.#index.dims}`)
+    }
+    this.#embedder = e
+    this.#ownsEmbedder = !given
+    return e
+  }
+
+  /** Releases the query embedder this index made (an inference session, an AWS client). */
+  async close(): Promise<void> {
+    const e = this.#embedder
+    this.#embedder = undefined
+    if (e && this.#ownsEmbedder) await e.close?.()
   }
 
   /** The seq of the stored index block this index was loaded from, if it was. */
@@ -171,7 +202,7 @@ export class SemanticIndex {
   /** The k records nearest to `query`, best first, each read back and checked against its embedding's hash. */
   async search(query: string, k = 10): Promise<SearchHit[]> {
     if (!Number.isInteger(k) || k < 1) throw new MaifError('MAIF_ERR_INVALID_OPTION', `k must be a positive integer, got ${k}`)
-    const q = await this.#embedder.embed([query])
+    const q = await (await this.queryEmbedder()).embed([query], 'query')
     if (q.every((x) => x === 0)) throw new MaifError('MAIF_ERR_SEARCH', `the query '${query}' has nothing to embed (no words or numbers)`)
     const found = this.#index.search(q, k)
     if (found.ids.length === 0) return []
@@ -238,7 +269,15 @@ export async function checkEmbeddings(path: string, opts: Pick<SemanticIndexOpti
 /** Opens the index of one container and searches it. */
 export async function searchContainer(path: string, query: string, opts: SemanticIndexOptions & { k?: number } = {}): Promise<SearchResult> {
   const index = await SemanticIndex.open(path, opts)
-  const hits = await index.search(query, opts.k ?? 10)
+  try {
+    return await searchIndex(index, query, opts.k ?? 10)
+  } finally {
+    await index.close()
+  }
+}
+
+async function searchIndex(index: SemanticIndex, query: string, k: number): Promise<SearchResult> {
+  const hits = await index.search(query, k)
   return { hits, indexed: index.size, model: index.model, metric: index.metric, treeSize: index.treeSize, ...(index.storedFrom === undefined ? {} : { storedIndex: index.storedFrom }) }
 }
 
@@ -282,16 +321,24 @@ export async function searchContainers(paths: readonly string[], query: string, 
     const hits: SearchHit[] = []
     let indexed = 0
     let treeSize = 0
-    for (const file of files) {
-      const r = await searchContainer(file, query, { ...opts, ...(s3 ? { s3 } : {}), ...(first ? { model: first.model } : {}) })
-      if (first && r.metric !== first.metric) throw new MaifError('MAIF_ERR_SEARCH', `${file} is indexed by ${r.metric}, ${firstFile} by ${first.metric}: their scores do not compare`)
-      if (!first) {
-        first = r
-        firstFile = file
+    // One query embedder for every container (an ONNX model loads once), closed at the end unless given.
+    let embedder = opts.embedder
+    try {
+      for (const file of files) {
+        const index = await SemanticIndex.open(file, { ...opts, ...(s3 ? { s3 } : {}), ...(first ? { model: first.model } : {}), ...(embedder ? { embedder } : {}) })
+        embedder ??= await index.queryEmbedder().catch(async (err: unknown) => { await index.close(); throw err })
+        const r = await searchIndex(index, query, k)
+        if (first && r.metric !== first.metric) throw new MaifError('MAIF_ERR_SEARCH', `${file} is indexed by ${r.metric}, ${firstFile} by ${first.metric}: their scores do not compare`)
+        if (!first) {
+          first = r
+          firstFile = file
+        }
+        indexed += r.indexed
+        treeSize += r.treeSize
+        for (const h of r.hits) hits.push({ ...h, file })
       }
-      indexed += r.indexed
-      treeSize += r.treeSize
-      for (const h of r.hits) hits.push({ ...h, file })
+    } finally {
+      if (embedder !== opts.embedder) await embedder?.close?.()
     }
     hits.sort((a, b) => b.score - a.score)
     return { hits: hits.slice(0, k), indexed, model: first!.model, metric: first!.metric, treeSize, containers: files.length, ...(files.length === 1 && first!.storedIndex !== undefined ? { storedIndex: first!.storedIndex } : {}) }
