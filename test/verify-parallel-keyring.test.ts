@@ -20,7 +20,7 @@ const records = (n: number, from: number): Array<Record<string, unknown>> =>
 t.test('a pool and the main thread agree when every block is decrypted', async (t) => {
   const dir = await scratchDir()
   t.teardown(() => removeDir(dir))
-  const pool = new WorkerPool(2)
+  const pool = new WorkerPool(2, { lazy: true })
   t.teardown(() => pool.close())
   const keys = await makeKeys(join(dir, 'keys'))
   const path = join(dir, 'c.maif')
@@ -30,11 +30,12 @@ t.test('a pool and the main thread agree when every block is decrypted', async (
   const opts = { pinned: [keys.pub], keyProvider: readKeyProvider(keys.keyring) }
 
   const inline = await verifyContainer(path, opts)
-  const parallel = await verifyContainer(path, { ...opts, pool })
+  const parallel = await verifyContainer(path, { ...opts, pool, poolMinBoxBytes: 0 })
   t.ok(inline.ok, 'the container verifies')
   t.equal(inline.blocks, 8, 'eight blocks over two sessions')
   t.equal(inline.decrypted, true)
   t.strictSame(parallel, inline, 'the same report with a pool')
+  t.equal(pool.started, true, 'the workers did the reading (poolMinBoxBytes: 0 sends boxes of any size)')
 
   const boxes = parseBoxes(bytes)
   const data = boxes.filter((b) => b.header.type === 'JSON')
@@ -46,7 +47,7 @@ t.test('a pool and the main thread agree when every block is decrypted', async (
       const damaged = flipBit(bytes, at)
       const file = join(dir, `flip-${i}-${at}.maif`)
       const a = await verifyBytes(file, damaged, opts)
-      const b = await verifyContainer(file, { ...opts, pool })
+      const b = await verifyContainer(file, { ...opts, pool, poolMinBoxBytes: 0 })
       t.notOk(a.ok, `a flip at ${at} in box ${i} (${box.header.type}) is detected`)
       t.strictSame(b.errors, a.errors, `box ${i} at ${at}: the pool reports the same errors`)
     }
@@ -56,7 +57,7 @@ t.test('a pool and the main thread agree when every block is decrypted', async (
   const target = data[3]!
   const file = join(dir, 'tag.maif')
   const a = await verifyBytes(file, flipBit(bytes, target.offset + target.header.size - 100), opts)
-  const b = await verifyContainer(file, { ...opts, pool })
+  const b = await verifyContainer(file, { ...opts, pool, poolMinBoxBytes: 0 })
   t.equal(b.errors[0]?.code, 'MAIF_ERR_DECRYPT', 'the worker\'s failed tag is the report\'s error')
   t.equal(b.errors[0]?.seq, target.header.seq)
   t.strictSame(b.errors, a.errors)
@@ -64,7 +65,7 @@ t.test('a pool and the main thread agree when every block is decrypted', async (
   // A reader limit below the data boxes' size: the same refusal, before any worker reads them.
   const small = { ...opts, maxBoxBytes: 8192 }
   const la = await verifyContainer(path, small)
-  const lb = await verifyContainer(path, { ...small, pool })
+  const lb = await verifyContainer(path, { ...small, pool, poolMinBoxBytes: 0 })
   t.equal(lb.errors[0]?.code, 'MAIF_ERR_BOX_TOO_LARGE')
   t.strictSame(lb.errors, la.errors)
 
@@ -73,7 +74,7 @@ t.test('a pool and the main thread agree when every block is decrypted', async (
   const last = data[data.length - 1]!
   const ta = await verifyBytes(cut, bytes.subarray(0, last.offset + 5000), opts)
   t.equal((await stat(cut)).size, last.offset + 5000)
-  const tb = await verifyContainer(cut, { ...opts, pool })
+  const tb = await verifyContainer(cut, { ...opts, pool, poolMinBoxBytes: 0 })
   t.notOk(ta.ok)
   t.strictSame(tb.errors, ta.errors, 'a truncated box fails the same way')
 })

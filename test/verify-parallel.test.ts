@@ -17,7 +17,7 @@ t.test('a pool and the main thread agree on good and damaged containers', async 
   const pinned = [keys.pub]
 
   const inline = await verifyContainer(c.path, { pinned })
-  const parallel = await verifyContainer(c.path, { pinned, pool })
+  const parallel = await verifyContainer(c.path, { pinned, pool, poolMinBoxBytes: 0 })
   t.ok(inline.ok, 'the container verifies')
   t.strictSame(parallel, inline, 'the same report with a pool')
 
@@ -29,7 +29,7 @@ t.test('a pool and the main thread agree on good and damaged containers', async 
     const damaged = flipBit(c.bytes, at)
     const file = join(dir, `flip-${i}.maif`)
     const a = await verifyBytes(file, damaged, { pinned })
-    const b = await verifyContainer(file, { pinned, pool })
+    const b = await verifyContainer(file, { pinned, pool, poolMinBoxBytes: 0 })
     t.notOk(a.ok, `a flip in box ${i} (${box.header.type}) is detected`)
     t.strictSame(b.errors, a.errors, `box ${i}: the pool reports the same errors`)
   }

@@ -49,3 +49,15 @@ t.test('ordered jobs return results in submission order with a bounded window', 
   t.same(out, [1, 2, 3, 4])
   t.ok(new MaifError('MAIF_ERR_IO', 'x') instanceof Error)
 })
+
+t.test('a lazy pool starts its workers with the first job, and closes whether or not it started', async (t) => {
+  const idle = new WorkerPool(2, { lazy: true })
+  t.equal(idle.started, false)
+  await idle.close()
+  const pool = new WorkerPool(2, { lazy: true })
+  t.teardown(() => pool.close())
+  t.equal(pool.started, false, 'no worker before a job')
+  const res = await pool.run({ op: 'lines', data: Buffer.from('{}\n[]\n'), validateJson: true })
+  t.equal(pool.started, true)
+  t.equal(res.op === 'lines' && res.count, 2, 'the first job ran')
+})

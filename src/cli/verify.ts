@@ -64,7 +64,7 @@ export default async function verify(args: string[]): Promise<number> {
     }, { concurrency: intOpt(values.concurrency, 'concurrency') ?? 4, json: values.json === true })
   }
   if (values.concurrency !== undefined) usage('--concurrency applies to an s3:// prefix')
-  const pool = isS3Url(target) || (await sizeOf(target)) < (keyring ? PARALLEL_OPEN_FROM : PARALLEL_FROM) ? undefined : new WorkerPool()
+  const pool = isS3Url(target) || (await sizeOf(target)) < (keyring ? PARALLEL_OPEN_FROM : PARALLEL_FROM) ? undefined : new WorkerPool(undefined, { lazy: true })
   let r: VerifyResult
   try {
     r = await verifyContainer(positionals[0]!, { pinned, ...(keyring ? { keyProvider: auditKeys(readKeyProvider(keyring), positionals[0]!) } : {}), ...(witness ? { witness } : {}), ...(pool ? { pool } : {}), ...(maxBoxBytes ? { maxBoxBytes } : {}) })

@@ -1,6 +1,7 @@
 // Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
 // against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
 import type { FileHandle } from 'node:fs/promises'
+import { readSync } from 'node:fs'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { isAccessError, MaifError, wrapError, type ErrorCode } from '../errors.js'
 import {
@@ -376,13 +377,23 @@ export class ContainerVerifier {
  * decompress them (both cores); every box is still checked strictly in order, and the first error reported
  * is the one a sequential verify reports.
  */
-export async function verifyContainer(location: string, opts: VerifyOptions & OpenSourceOptions & { pool?: WorkerPool } = {}): Promise<VerifyResult> {
+export interface PoolOptions {
+  /** Check boxes on these worker threads (local files, no onBlock). */
+  pool?: WorkerPool
+  /**
+   * The pool is used only when the container's first 64 data boxes average at least this many bytes (default
+   * 8 KiB): smaller boxes are read whole with their heads, and the main thread's own scan checks them faster.
+   */
+  poolMinBoxBytes?: number
+}
+
+export async function verifyContainer(location: string, opts: VerifyOptions & OpenSourceOptions & PoolOptions = {}): Promise<VerifyResult> {
   return withSource(location, opts, async (fh) => {
     const size = fh.size
     const v = new ContainerVerifier(opts)
     try {
       // The worker pool reads boxes from a local file by path; remote objects are scanned in large ranged reads.
-      if (opts.pool && !opts.onBlock && fh instanceof FileByteSource) await verifyParallel(location, fh.fh, size, v, opts.pool, opts.maxBoxBytes ?? DEFAULT_MAX_BOX)
+      if (opts.pool && !opts.onBlock && fh instanceof FileByteSource && !mostlySmallBoxes(fh.fh, size, opts.poolMinBoxBytes ?? POOL_MIN_BOX)) await verifyParallel(location, fh.fh, size, v, opts.pool, opts.maxBoxBytes ?? DEFAULT_MAX_BOX)
       else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
     } catch (err) {
       if (err instanceof MaifError && isAccessError(err.code)) throw err
@@ -400,21 +411,73 @@ const BATCH_HEAD_BYTES = 2 << 20
 
 interface HeadBox { offset: number; header: BoxHeader; bytes: Buffer }
 
-/** Reads each box's head (or the whole box, for small and structural boxes) without reading bodies. */
+/**
+ * Whether the container's first data boxes are small (one-record blocks): workers then have nothing to do that
+ * the main thread's own chunked scan does not do faster, since heads of small boxes are whole boxes already.
+ */
+function mostlySmallBoxes(fh: FileHandle, size: number, minMean: number): boolean {
+  if (minMean <= 0) return false
+  let n = 0
+  let bytes = 0
+  try {
+    for (const b of scanHeads(fh, size)) {
+      if (isStructural(b.header.type)) continue
+      bytes += b.header.size
+      if (++n === 64) break
+    }
+  } catch {
+    return true // a damaged start: the sequential scan reports it
+  }
+  return n > 0 && bytes / n < minMean
+}
+
+/** Below this mean size of data boxes a verify stays on the main thread (about two head reads). */
+const POOL_MIN_BOX = 8 << 10
+
+/** Heads are read through a window of this size: many small boxes per read, one read per large box. */
+const HEAD_WINDOW = 64 << 10
+
+/**
+ * Reads each box's head (or the whole box, for small and structural boxes) without reading bodies. What it
+ * yields is copied out of the reused window (at most a head, or a small box), or is a structural box read
+ * into memory of its own.
+ */
 function* scanHeads(fh: FileHandle, size: number): Generator<HeadBox> {
+  const win = Buffer.allocUnsafe(HEAD_WINDOW)
+  let winStart = 0
+  let winLen = 0
+  /** `len` bytes at `pos`, from the window when they are in it (refilled at `pos` when not); fewer at the end. */
+  const at = (pos: number, len: number): Buffer => {
+    if (pos < winStart || pos + len > winStart + winLen) {
+      if (len > HEAD_WINDOW) return readAtSync(fh, pos, len)
+      winStart = pos
+      winLen = 0
+      const want = Math.min(HEAD_WINDOW, size - pos)
+      try {
+        while (winLen < want) {
+          const n = readSync(fh.fd, win, winLen, want - winLen, pos + winLen)
+          if (n === 0) break
+          winLen += n
+        }
+      } catch (cause) {
+        throw wrapError('MAIF_ERR_IO', `reading the container at offset ${pos + winLen} failed`, cause, { offset: pos + winLen })
+      }
+      if (winLen < Math.min(len, size - pos)) return readAtSync(fh, pos, len) // reports the truncation
+    }
+    return win.subarray(pos - winStart, pos - winStart + Math.min(len, winStart + winLen - pos))
+  }
   for (let pos = 0; pos < size;) {
-    const head = readAtSync(fh, pos, Math.min(HEAD_READ, size - pos))
+    const head = at(pos, Math.min(HEAD_READ, size - pos))
     const header = decodeHeader(head, pos, size - pos)
     let bytes = head.subarray(0, Math.min(head.length, header.size))
     if (isStructural(header.type)) {
-      if (header.size > bytes.length) bytes = readAtSync(fh, pos, header.size)
+      if (header.size > bytes.length) bytes = at(pos, header.size)
     } else if (header.size > bytes.length && bytes.length >= HEADER_LEN + DATA_PREFIX_LEN) {
       const need = HEADER_LEN + DATA_PREFIX_LEN + bytes.readUInt32BE(HEADER_LEN + 4)
-      if (need > bytes.length) bytes = readAtSync(fh, pos, Math.min(need, header.size))
+      if (need > bytes.length) bytes = at(pos, Math.min(need, header.size))
     }
-    // A small box is copied out of its 4 KiB read, so that a batch of many small boxes does not keep a 4 KiB
-    // buffer alive for each of them (200k one-record blocks held 0.5 GB this way).
-    yield { offset: pos, header, bytes: bytes.buffer === head.buffer && bytes.length < head.length / 2 ? Buffer.from(bytes) : bytes }
+    // Copied out of the window, which the next boxes reuse: a batch keeps only what it needs of each box.
+    yield { offset: pos, header, bytes: bytes.buffer === win.buffer ? Buffer.from(bytes) : bytes }
     pos += header.size
   }
 }
