@@ -1,7 +1,6 @@
 // Total verification (FORMAT.md §6): every box, the chain, the Merkle tree, every checkpoint signature
 // against pinned keys, the tails, and with a key, every block's AEAD tag. One pass, bounded memory.
 import type { FileHandle } from 'node:fs/promises'
-import { readSync } from 'node:fs'
 import { createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { isAccessError, MaifError, wrapError, type ErrorCode } from '../errors.js'
 import {
@@ -15,7 +14,7 @@ import { checkBlock, openBlockData, parseDataBox, unwrapSessionKey, type ParsedD
 import { DEFAULT_MAX_BOX } from '../format/codec.js'
 import { boxTooLarge, scanBoxes } from './scanner.js'
 import { HoldArena } from './hold-arena.js'
-import { FileByteSource, readAtSync } from '../format/io.js'
+import { FileByteSource, readAtSync, readIntoSync } from '../format/io.js'
 import { withSource, type OpenSourceOptions } from '../format/open-source.js'
 import { OrderedJobs, type WorkerPool } from '../workers/worker-pool.js'
 import type { KeyProvider } from '../format/keyring.js'
@@ -412,8 +411,9 @@ const BATCH_HEAD_BYTES = 2 << 20
 interface HeadBox { offset: number; header: BoxHeader; bytes: Buffer }
 
 /**
- * Whether the container's first data boxes are small (one-record blocks): workers then have nothing to do that
- * the main thread's own chunked scan does not do faster, since heads of small boxes are whole boxes already.
+ * Whether the container's first data boxes are small (one-record blocks), or few: workers then have nothing to
+ * do that the main thread's own chunked scan does not do faster, since heads of small boxes are whole boxes
+ * already, and a container of one or two boxes has nothing to split.
  */
 function mostlySmallBoxes(fh: FileHandle, size: number, minMean: number): boolean {
   if (minMean <= 0) return false
@@ -428,8 +428,12 @@ function mostlySmallBoxes(fh: FileHandle, size: number, minMean: number): boolea
   } catch {
     return true // a damaged start: the sequential scan reports it
   }
-  return n > 0 && bytes / n < minMean
+  // A handful of boxes gives the workers nothing to share, only their start-up and memory to pay.
+  return n < MIN_POOL_BOXES || bytes / n < minMean
 }
+
+/** The fewest data boxes (among the first 64) that a pool is used for. */
+const MIN_POOL_BOXES = 4
 
 /** Below this mean size of data boxes a verify stays on the main thread (about two head reads). */
 const POOL_MIN_BOX = 8 << 10
@@ -451,17 +455,7 @@ function* scanHeads(fh: FileHandle, size: number): Generator<HeadBox> {
     if (pos < winStart || pos + len > winStart + winLen) {
       if (len > HEAD_WINDOW) return readAtSync(fh, pos, len)
       winStart = pos
-      winLen = 0
-      const want = Math.min(HEAD_WINDOW, size - pos)
-      try {
-        while (winLen < want) {
-          const n = readSync(fh.fd, win, winLen, want - winLen, pos + winLen)
-          if (n === 0) break
-          winLen += n
-        }
-      } catch (cause) {
-        throw wrapError('MAIF_ERR_IO', `reading the container at offset ${pos + winLen} failed`, cause, { offset: pos + winLen })
-      }
+      winLen = readIntoSync(fh, win, Math.min(HEAD_WINDOW, size - pos), pos)
       if (winLen < Math.min(len, size - pos)) return readAtSync(fh, pos, len) // reports the truncation
     }
     return win.subarray(pos - winStart, pos - winStart + Math.min(len, winStart + winLen - pos))

@@ -113,6 +113,11 @@ export async function withFile<T>(path: string, flags: 'r' | 'r+', fn: (fh: File
  */
 export function readAtSync(fh: FileHandle, offset: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length)
+  return complete(buf, offset, readIntoSync(fh, buf, length, offset))
+}
+
+/** Reads up to `length` bytes at `offset` into the start of `buf`; returns how many (fewer only at the end). */
+export function readIntoSync(fh: FileHandle, buf: Buffer, length: number, offset: number): number {
   let done = 0
   try {
     while (done < length) {
@@ -123,7 +128,7 @@ export function readAtSync(fh: FileHandle, offset: number, length: number): Buff
   } catch (cause) {
     throw readError(offset, length, cause)
   }
-  return complete(buf, offset, done)
+  return done
 }
 
 function readError(offset: number, length: number, cause: unknown): MaifError {
