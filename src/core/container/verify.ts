@@ -491,14 +491,15 @@ async function verifyParallel(path: string, fh: FileHandle, size: number, v: Con
   const submit = (boxes: HeadBox[]): Promise<Done> => {
     // Boxes read whole are hashed here; the others by a worker that reads them from the file, and with a key
     // (verify --keyring) also authenticates and decompresses them.
-    const local = boxes.map((b) => (b.bytes.length === b.header.size && isLeafType(b.header.type) ? leafHash(b.bytes) : undefined))
-    // A box above the size limit fails before anything reads it, as it does in a sequential verify.
+    // A box above the size limit fails before anything reads it, as it does in a sequential verify; the boxes
+    // before it are checked first (hashed once, by the call for them).
     const big = boxes.findIndex((b) => b.header.size > maxBox && !isStructural(b.header.type))
     if (big !== -1) {
       const b = boxes[big]!
       const head = boxes.slice(0, big)
       return submit(head).then((d) => (d.stop || d.boxes.length < head.length ? d : { ...d, boxes, stop: { index: big, error: boxTooLarge(b.offset, b.header.seq, b.header.size, maxBox) } }))
     }
+    const local = boxes.map((b) => (b.bytes.length === b.header.size && isLeafType(b.header.type) ? leafHash(b.bytes) : undefined))
     const remote = boxes.filter((b) => b.bytes.length < b.header.size)
     if (remote.length === 0) return Promise.resolve({ boxes, leaves: local, checks: [] })
     const open = v.checksBlocks
