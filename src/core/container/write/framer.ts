@@ -287,17 +287,22 @@ export class BlockFramer extends Transform {
     if (room < json.length * 3 && room < Buffer.byteLength(json, 'utf8')) this.#newText(Buffer.byteLength(json, 'utf8'))
     const t = this.#text!
     const start = this.#textAt
-    const len = t.write(json, start, 'utf8')
-    const inner = t.subarray(start + 1, start + len - 1) // without the brackets
+    // The '[' goes over the byte before (put back below) so that the lines need no moving; only at the very
+    // start of the buffer do they move back by one.
+    const at = start > 0 ? start - 1 : 0
+    const before = t[at]!
+    const len = t.write(json, at, 'utf8')
+    const inner = t.subarray(at + 1, at + len - 1) // without the brackets
     let found = 0
     for (let p = inner.indexOf(BETWEEN); p !== -1; p = inner.indexOf(BETWEEN, p + 3)) {
       inner[p + 1] = 0x0a
       found++
     }
+    if (at === start) t.copyWithin(start, start + 1, start + len - 1)
+    else t[at] = before
     if (found !== n - 1) return false
-    t.copyWithin(start, start + 1, start + len - 1)
-    this.#textAt = start + len - 2
-    t[this.#textAt++] = 0x0a
+    this.#textAt = at + len - (at === start ? 1 : 0)
+    t[this.#textAt - 1] = 0x0a // where the ']' was
     this.#bytes += json.length - 1 // as counted for strings: UTF-16 units plus a newline per record
     return true
   }
