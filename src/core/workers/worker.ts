@@ -159,11 +159,14 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
 }
 
 /** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer. */
-function transferable(res: WorkerResponse): ArrayBuffer[] {
+function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
   const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
   // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away.
   if (res.op === 'compress' && res.spare && res.spare.buffer instanceof ArrayBuffer) out.add(res.spare.buffer)
+  // Lines that were all valid are the chunk itself, a view into memory the sender moved here whole (with free
+  // room in front): it goes back the same way, instead of being copied into fresh memory on both sides.
+  if (res.op === 'lines' && req.op === 'lines' && res.valid.buffer === req.data.buffer && res.valid.buffer instanceof ArrayBuffer) out.add(res.valid.buffer)
   for (const v of views) if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) out.add(v.buffer)
   return [...out]
 }
@@ -175,5 +178,5 @@ parentPort?.on('message', async (req: WorkerRequest) => {
   } catch (err) {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }
-  parentPort!.postMessage(res, transferable(res))
+  parentPort!.postMessage(res, transferable(res, req))
 })
