@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm'
 type Gc = (opts: { type: 'minor' | 'major' }) => void
 
 /** Bytes of dropped external memory between two young-generation collections. */
-export const RECLAIM_EVERY = 4 << 20
+export const RECLAIM_EVERY = 2 << 20
 
 let gc: Gc | null | undefined
 let dropped = 0
