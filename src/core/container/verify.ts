@@ -393,7 +393,12 @@ export async function verifyContainer(location: string, opts: VerifyOptions & Op
     try {
       // The worker pool reads boxes from a local file by path; remote objects are scanned in large ranged reads.
       if (opts.pool && !opts.onBlock && fh instanceof FileByteSource && !mostlySmallBoxes(fh.fh, size, opts.poolMinBoxBytes ?? POOL_MIN_BOX)) await verifyParallel(location, fh.fh, size, v, opts.pool, opts.maxBoxBytes ?? DEFAULT_MAX_BOX)
-      else for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
+      else {
+        // A reader that holds boxes until their checkpoint (onBlock) copies each box out of the scanner's chunk, so
+        // on a local file a small chunk serves as well; remote objects keep large ranged reads.
+        const chunk = opts.onBlock && fh instanceof FileByteSource ? { chunkBytes: HOLD_CHUNK } : {}
+        for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX, ...chunk })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
+      }
     } catch (err) {
       if (err instanceof MaifError && isAccessError(err.code)) throw err
       return v.finish(size, err)
@@ -403,6 +408,8 @@ export async function verifyContainer(location: string, opts: VerifyOptions & Op
 }
 
 const HEAD_READ = 4096
+/** The scanner's chunk for a local file read by an onBlock reader (cat): see verifyContainer. */
+const HOLD_CHUNK = 1 << 20
 const BATCH_BYTES = 8 << 20
 /** A batch also closes at this many boxes or bytes of heads held, whatever the size of the boxes they stand for. */
 const BATCH_BOXES = 4096

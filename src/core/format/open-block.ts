@@ -5,6 +5,7 @@ import { BOX_VERSION, DATA_PREFIX_LEN, decodeDataPrefix, decodeInner, ENC_AES_25
 import { buildAad, checkCommitment, deriveSessionKeys, nonceFor, open as aeadOpen, TAG_LEN } from './crypto.js'
 import { BlockInflater, InnerHeadCollector, PlainCollector } from './codec.js'
 import type { KeyProvider, KeyWrap } from './keyring.js'
+import { droppedBytes } from './reclaim.js'
 
 export function sessionContext(containerId: Buffer, sessionId: Buffer): Record<string, string> {
   return { container: containerId.toString('hex'), session: sessionId.toString('hex'), purpose: 'maif-session' }
@@ -108,6 +109,8 @@ export function openBlockStream(key: KeyObject | null, containerId: Buffer, sess
     throw new MaifError('MAIF_ERR_DECRYPT', `block ${h.seq} failed authentication: it was altered, moved, or belongs to another container or key`, { ...where, cause })
   }
   feed(fin)
+  // Each slice decrypted above is fresh memory, dead once fed to the decompressor.
+  droppedBytes(ct.length)
   if (codecError !== undefined) throw codecError
   inf.end()
 }

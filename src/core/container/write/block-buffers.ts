@@ -45,6 +45,10 @@ export class BlockBuffers {
     }
     // Room past the block size: a block closes after the record that reaches its size, so text written
     // record by record (the framer) overshoots by up to one record, and still fits one buffer.
+    // A block far below the block size (one-record blocks, a timer's flush) gets a buffer of its own size, not
+    // recycled: a block-sized buffer per tiny block counted as a MiB of external memory each, and V8 collected
+    // every few blocks ("external memory pressure"; a one-record pack spent most of its time in GC).
+    if (ab === undefined && total < this.#min >>> 4) return Buffer.allocUnsafeSlow(total)
     ab ??= Buffer.allocUnsafeSlow(Math.max(total, this.#min + SLACK)).buffer as ArrayBuffer
     return Buffer.from(ab, 0, total)
   }
