@@ -119,6 +119,21 @@ t.test('a record JSON cannot serialise fails the stream with MAIF_ERR_RECORD; th
   await t.rejects(frame([{ toJSON: () => undefined }]), { code: 'MAIF_ERR_RECORD', message: /serialised to nothing/ })
 })
 
+t.test('a record that cannot be serialised, still pending when its block is flushed by time or by the end, fails the stream', async (t) => {
+  // By time: the framer fails with MAIF_ERR_RECORD instead of throwing from its timer.
+  const timed = new BlockFramer({ blockMs: 20, blockRecords: 1000 })
+  timed.resume()
+  const failed = new Promise<Error & { code?: string }>((resolve) => timed.on('error', resolve))
+  timed.write(plain(0)) // the first batch is one record: the next ones wait
+  timed.write(plain(1))
+  timed.write({ n: 1n })
+  const err = await failed
+  t.equal(err.code, 'MAIF_ERR_RECORD')
+  t.match(err.message, /BigInt/)
+  // By the end of the input.
+  await t.rejects(frame([plain(0), plain(1), { n: 2n }]), { code: 'MAIF_ERR_RECORD', message: /BigInt/ })
+})
+
 t.test('a partial block is flushed by time with its pending objects', async (t) => {
   const framer = new BlockFramer({ blockMs: 20, blockRecords: 1000 })
   const got: Block[] = []
