@@ -179,8 +179,21 @@ export class BlockFramer extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (this.#segIndex !== 0) return cb(new MaifError('MAIF_ERR_RECORD', 'the input ended inside a binary object (its last piece never came)'))
-    this.#flushLines()
+    try {
+      this.#flushLines()
+    } catch (err) {
+      return cb(err as Error)
+    }
     cb()
+  }
+
+  /** A partial block's time is up. Pending objects are serialised now, so a bad one fails the stream here. */
+  readonly #flushByTime = (): void => {
+    try {
+      this.#flushLines()
+    } catch (err) {
+      this.destroy(err as Error)
+    }
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
@@ -225,7 +238,7 @@ export class BlockFramer extends Transform {
     } else throw new MaifError('MAIF_ERR_RECORD', `a record must be a Buffer, string or object, got ${typeof rec}`)
     if (this.#records === 0) {
       this.#firstMs = this.#now()
-      if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+      if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
     }
     if (text !== null) {
       if (this.#pending.length > 0) this.#serialisePending()
@@ -243,7 +256,7 @@ export class BlockFramer extends Transform {
   #addObject(rec: object): void {
     if (this.#records === 0) {
       this.#firstMs = this.#now()
-      if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+      if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
     }
     this.#pending.push(rec)
     this.#records++
@@ -353,7 +366,7 @@ export class BlockFramer extends Transform {
     while (count > 0) {
       if (this.#records === 0) {
         this.#firstMs = this.#now()
-        if (this.#blockMs > 0) this.#timer = setTimeout(() => this.#flushLines(), this.#blockMs).unref()
+        if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
       }
       // Take as many lines as fit the block's record and byte limits (at least one).
       let take = Math.min(count, this.#maxRecords - this.#records)
