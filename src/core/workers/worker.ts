@@ -158,7 +158,7 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   }
 }
 
-/** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer. */
+/** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer, and memory the request moved here whole. */
 function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
   const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()

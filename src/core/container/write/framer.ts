@@ -187,6 +187,12 @@ export class BlockFramer extends Transform {
     cb()
   }
 
+  /** The first record of a block: its start time, and the timer that closes it when blockMs is set. */
+  #openBlock(): void {
+    this.#firstMs = this.#now()
+    if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
+  }
+
   /** A partial block's time is up. Pending objects are serialised now, so a bad one fails the stream here. */
   readonly #flushByTime = (): void => {
     try {
@@ -236,10 +242,7 @@ export class BlockFramer extends Transform {
       if (serialisesAsObject(rec)) return this.#addObject(rec)
       text = toJsonLine(rec)
     } else throw new MaifError('MAIF_ERR_RECORD', `a record must be a Buffer, string or object, got ${typeof rec}`)
-    if (this.#records === 0) {
-      this.#firstMs = this.#now()
-      if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
-    }
+    if (this.#records === 0) this.#openBlock()
     if (text !== null) {
       if (this.#pending.length > 0) this.#serialisePending()
       this.#writeText(text)
@@ -254,10 +257,7 @@ export class BlockFramer extends Transform {
   }
 
   #addObject(rec: object): void {
-    if (this.#records === 0) {
-      this.#firstMs = this.#now()
-      if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
-    }
+    if (this.#records === 0) this.#openBlock()
     this.#pending.push(rec)
     this.#records++
     if (this.#pending.length < this.#serialiseAt && this.#records < this.#maxRecords) return
@@ -286,8 +286,7 @@ export class BlockFramer extends Transform {
         this.#writeText(text)
         this.#bytes += text.length + 1
       }
-    }
-    if (json !== undefined) this.#avgChars = this.#avgChars === 0 ? json.length / objs.length : (this.#avgChars * 3 + json.length / objs.length) / 4
+    } else this.#avgChars = this.#avgChars === 0 ? json.length / objs.length : (this.#avgChars * 3 + json.length / objs.length) / 4
     this.#nextBatch()
   }
 
@@ -364,10 +363,7 @@ export class BlockFramer extends Transform {
     let k = 0 // records of b taken so far
     if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
     while (count > 0) {
-      if (this.#records === 0) {
-        this.#firstMs = this.#now()
-        if (this.#blockMs > 0) this.#timer = setTimeout(this.#flushByTime, this.#blockMs).unref()
-      }
+      if (this.#records === 0) this.#openBlock()
       // Take as many lines as fit the block's record and byte limits (at least one).
       let take = Math.min(count, this.#maxRecords - this.#records)
       let end = data.length
