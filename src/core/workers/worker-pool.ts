@@ -42,7 +42,7 @@ export class WorkerPool {
 
   #spawn(): Worker {
     // Small heaps: a worker holds a few blocks at a time, and unbounded young generations inflate RSS.
-    const w = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
+    const w = new Worker(WORKER_URL, { execArgv: workerExecArgv(), resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
     w.unref()
     w.on('message', (res: WorkerResponse) => {
       const job = this.#busy.get(w)
@@ -96,6 +96,21 @@ export class WorkerPool {
     this.#idle.length = 0
     await Promise.all(all.map((w) => w.terminate()))
   }
+}
+
+/**
+ * The process's Node options, as a worker inherits them by default, without `--input-type`: it says how to read
+ * the main script given with -e or on stdin, and Node refuses to start a worker with it (every job of a pool in
+ * `node --input-type=module -e '…'` failed with ERR_INPUT_TYPE_NOT_ALLOWED).
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--input-type') i++ // its value is the next argument
+    else if (!a.startsWith('--input-type=')) out.push(a)
+  }
+  return out
 }
 
 export function defaultWorkers(): number {
