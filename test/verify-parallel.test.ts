@@ -51,7 +51,7 @@ t.test('large boxes followed by small ones: a pool and the main thread agree', a
   // Incompressible records stored as they are: a box is the size of its record. Sizes cycle large, small, small.
   const sizes = [200_000, 300, 5_000, 70_000, 100, 66_000, 10, 150_000]
   const records = sizes.map((n, i) => ({ i, pad: randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n) }))
-  await writeContainer(path, records, writeOpts(keys, { codec: 'none', framer: { blockRecords: 1 }, checkpointEvery: { ms: 0, records: 3 } }))
+  await writeContainer(path, records, writeOpts(keys, { codec: 'none', framer: { blockRecords: 1 }, checkpointEvery: { ms: 0, blocks: 3 } }))
   const bytes = await readFile(path)
   const boxes = parseBoxes(bytes)
   t.ok(boxes.filter((b) => b.header.size > 64 << 10).length >= 3, 'precondition: several boxes larger than the head window')
