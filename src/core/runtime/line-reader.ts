@@ -18,18 +18,28 @@ const ours = new WeakSet<ArrayBufferLike>()
  * copying the whole chunk (fresh memory costs more than the copy itself here: about 4–7 ms per MiB in page
  * faults on the 2-vCPU VMs), and the joined chunk still moves to a worker without a copy.
  */
-async function* fileChunks(path: string, start: number, hwm: number): AsyncGenerator<Buffer> {
+export async function* fileChunks(path: string, start: number, hwm: number): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r')
+  const readAt = (pos: number): Promise<{ backing: Buffer; bytesRead: number }> => {
+    const backing = Buffer.allocUnsafeSlow(RESERVE + hwm)
+    return fh.read(backing, RESERVE, hwm, pos).then(({ bytesRead }) => ({ backing, bytesRead }))
+  }
+  // One read ahead: the next chunk is read on the thread pool while the consumer works on this one (without
+  // it, the engine's main thread sat idle for 40% of a plain file-to-file run, waiting for each read in turn).
+  let ahead: Promise<{ backing: Buffer; bytesRead: number }> | null = readAt(start)
   try {
     for (let pos = start; ;) {
-      const backing = Buffer.allocUnsafeSlow(RESERVE + hwm)
-      const { bytesRead } = await fh.read(backing, RESERVE, hwm, pos)
+      const { backing, bytesRead } = await ahead
+      ahead = null
       if (bytesRead === 0) return
       pos += bytesRead
+      ahead = readAt(pos)
       ours.add(backing.buffer)
       yield backing.subarray(RESERVE, RESERVE + bytesRead)
     }
   } finally {
+    // A read still in flight finishes (or fails, unobserved) before the file is closed under it.
+    if (ahead) await ahead.catch(() => undefined)
     await fh.close()
   }
 }
