@@ -270,11 +270,15 @@ export class ContainerVerifier {
     checkBlock(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset)
   }
 
-  #plainBuf: Buffer | undefined
-  /** plainLen bytes of the memory reused for every opened block (reuseData); it grows to the largest block. */
-  #plain(plainLen: number): Buffer {
-    if (!this.#plainBuf || this.#plainBuf.length < plainLen) this.#plainBuf = Buffer.allocUnsafe(Math.max(plainLen, 1 << 20))
-    return this.#plainBuf.subarray(0, plainLen)
+  readonly #plainBufs: Array<Buffer | undefined> = [undefined, undefined]
+  /**
+   * plainLen bytes of one of the two buffers that opened blocks alternate in (reuseData: see #release); each grows
+   * to the largest block it held.
+   */
+  #plain(which: number, plainLen: number): Buffer {
+    let b = this.#plainBufs[which]
+    if (!b || b.length < plainLen) b = this.#plainBufs[which] = Buffer.allocUnsafe(Math.max(plainLen, 1 << 20))
+    return b.subarray(0, plainLen)
   }
 
   /** The current session's key and ids, for a worker to open its blocks (null key: a plaintext session or no key). */
@@ -287,15 +291,31 @@ export class ContainerVerifier {
     return !this.#opts.onBlock && this.#session?.encKey != null
   }
 
-  /** Opens and hands over every held block, in order: a checkpoint that covers them has just verified. */
+  /**
+   * Opens and hands over every held block, in order: a checkpoint that covers them has just verified. Block j is
+   * opened while block j-1's onBlock (a write into a pipe, say) is still pending, and handed over only once that
+   * settled: the thread decompresses instead of waiting for a slow reader. With reuseData the blocks alternate
+   * between two buffers, so a block's data stays intact until its own promise settled.
+   */
   async #release(): Promise<void> {
     const held = this.#held
     this.#held = []
     this.#heldBytes = 0
-    for (const { offset, h, bytes, d, s } of held) {
-      const into = this.#opts.reuseData ? this.#plain(d.prefix.plainLen) : undefined
-      const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset, into)
-      await this.#opts.onBlock!({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data })
+    const onBlock = this.#opts.onBlock!
+    let pending: Promise<void> | undefined
+    try {
+      for (const [j, { offset, h, bytes, d, s }] of held.entries()) {
+        const into = this.#opts.reuseData ? this.#plain(j % 2, d.prefix.plainLen) : undefined
+        const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset, into)
+        await pending
+        pending = (async () => onBlock({ seq: h.seq, offset, type: h.type, flags: h.flags, pub: d.pub, priv, data }))()
+      }
+      await pending
+    } catch (err) {
+      // The block before a failing one is still handed over in full, and its own failure, earlier in the file,
+      // is the one reported.
+      await pending
+      throw err
     }
     // Every held box is opened (a block's data never points into its box), so their copies are dead.
     this.#arena.reset()
