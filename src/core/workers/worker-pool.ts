@@ -8,6 +8,15 @@ import type { WorkerRequest, WorkerResponse } from './worker.js'
 const here = import.meta.url
 // Under a TypeScript loader (tests) the worker is worker.ts beside this file; built, it is worker.js.
 const WORKER_URL = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here)
+// Workers inherit every Node option of the process (an explicit execArgv would refuse V8 and per-process options
+// such as --max-old-space-size or --expose-gc). One of them, --input-type (set for `node --input-type=module -e …`
+// or a script on stdin), makes a worker whose entry is a file fail to start. Such a process starts its workers from
+// one line of code instead: `import()` reads the same in a script and in a module. Only then, because an eval'd
+// worker does not get the module hooks of --import (a TypeScript loader, as in the tests).
+const WORKER_BOOT = `import(${JSON.stringify(WORKER_URL.href)})`
+// (--input-type given in NODE_OPTIONS is not handled: under module hooks such as tap's, the eval'd worker's
+// import() then fails in the hooks thread as well.)
+const bootFromCode = (): boolean => process.execArgv.some((a) => a === '--input-type' || a.startsWith('--input-type='))
 
 interface Job { req: WorkerRequest; transfer: ArrayBuffer[]; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }
 
@@ -42,7 +51,8 @@ export class WorkerPool {
 
   #spawn(): Worker {
     // Small heaps: a worker holds a few blocks at a time, and unbounded young generations inflate RSS.
-    const w = new Worker(WORKER_URL, { execArgv: workerExecArgv(), resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
+    const fromCode = bootFromCode()
+    const w = new Worker(fromCode ? WORKER_BOOT : WORKER_URL, { eval: fromCode, resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
     w.unref()
     w.on('message', (res: WorkerResponse) => {
       const job = this.#busy.get(w)
@@ -96,21 +106,6 @@ export class WorkerPool {
     this.#idle.length = 0
     await Promise.all(all.map((w) => w.terminate()))
   }
-}
-
-/**
- * The process's Node options, as a worker inherits them by default, without `--input-type`: it says how to read
- * the main script given with -e or on stdin, and Node refuses to start a worker with it (every job of a pool in
- * `node --input-type=module -e '…'` failed with ERR_INPUT_TYPE_NOT_ALLOWED).
- */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
-  const out: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--input-type') i++ // its value is the next argument
-    else if (!a.startsWith('--input-type=')) out.push(a)
-  }
-  return out
 }
 
 export function defaultWorkers(): number {
