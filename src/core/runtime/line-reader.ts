@@ -87,53 +87,60 @@ export async function* readLines(
   path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool | null, stats: LineStats, onReject: ((r: Rejection) => void) | undefined,
   from: { offset: number; line: number; input?: NodeJS.ReadableStream; stop?: AbortSignal } = { offset: 0, line: 0 },
 ): AsyncGenerator<PositionedLines> {
-  type Done = { res: Awaited<ReturnType<WorkerPool['run']>>; firstLine: number; start: number; end: number; endLine: number }
+  // A chunk of whole lines on its way through a worker, or an over-long line dropped between two chunks. Both go
+  // through one ordered window, and lines are numbered as they come out of it: the workers count them, so the
+  // main thread never scans a chunk for its newlines (it did, at 330 ns a line), and rejections come out in
+  // line order.
+  type Done =
+    | { kind: 'lines'; res: Awaited<ReturnType<WorkerPool['run']>>; start: number; end: number }
+    | { kind: 'long'; raw: Buffer }
   const jobs = new OrderedJobs<Done>(pool ? pool.size * 2 : 2)
   let carry: Buffer | null = null
   let skipping = false // inside an over-long line: drop bytes until its newline
-  let lineNo = from.line // lines handed to workers so far
-  let offset = from.offset // input bytes consumed up to the last whole line
+  let lineNo = from.line // lines taken out of the window so far
+  let offset = from.offset // input bytes submitted so far, up to the last whole line
   const submit = (chunk: Buffer, consumed: number): Promise<Done> => {
-    const firstLine = lineNo
-    let n = 0
-    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) n++
-    lineNo += n
     offset += consumed
     const end = offset
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
-    const endLine = lineNo
     // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
-    if (!json || !pool) return Promise.resolve({ res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine) }, firstLine, start, end, endLine })
+    if (!json || !pool) return Promise.resolve({ kind: 'lines' as const, res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine) }, start, end })
     // The chunk is moved to the worker, not copied. A fileChunks buffer moves whole: its bytes outside the
     // chunk are the free room in front and a tail already copied into `carry`, which nothing else reads.
     const own = ours.has(chunk.buffer) ? { view: chunk, buffer: chunk.buffer as ArrayBuffer } : ownedBuffer(chunk)
-    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ res, firstLine, start, end, endLine }))
+    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ kind: 'lines' as const, res, start, end }))
   }
+  /** Takes one result out of the window, in input order; yields a batch for a chunk of lines. */
   const take = function* (done: Done, last = false): Generator<PositionedLines> {
+    if (done.kind === 'long') {
+      // A line longer than a whole read chunk is never held: it is dead-lettered with its first bytes only.
+      lineNo++
+      stats.lines++
+      stats.rejected++
+      onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${done.raw.length} bytes`, code: 'MAIF_ERR_RECORD', raw: done.raw, truncated: true })
+      return
+    }
     const r = done.res
     if (r.op !== 'lines') throw new MaifError('MAIF_ERR_IO', 'the line worker answered the wrong request')
+    const firstLine = lineNo
+    lineNo += r.lines
     stats.lines += r.lines
     stats.accepted += r.count
     for (const x of r.rejects) {
       stats.rejected++
-      onReject?.({ file: path, line: done.firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: Buffer.from(x.raw.buffer, x.raw.byteOffset, x.raw.byteLength) })
+      onReject?.({ file: path, line: firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: Buffer.from(x.raw.buffer, x.raw.byteOffset, x.raw.byteLength) })
     }
     // An empty batch still carries its position, so that a cursor can move past rejected lines.
     const ends = new Float64Array(r.count)
     const lines = new Float64Array(r.count)
     for (let i = 0; i < r.count; i++) {
       ends[i] = Math.min(done.start + r.ends[i]!, done.end) // a final line without '\n' got one added
-      lines[i] = done.firstLine + r.lineNos[i]!
+      lines[i] = firstLine + r.lineNos[i]!
     }
-    yield { data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: done.endLine, last }, ends, lines }
+    yield { data: Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength), count: r.count, pos: { file: path, offset: done.end, line: lineNo, last }, ends, lines }
   }
-  // A line longer than a whole read chunk is never held: it is dead-lettered with its first bytes only.
-  const tooLong = (prefix: Buffer): void => {
-    lineNo++ // the over-long line is counted here, so the worker-side numbering skips it
-    stats.lines++
-    stats.rejected++
-    onReject?.({ file: path, line: lineNo, reason: `line longer than maxLineLength (${maxLine} bytes); raw holds its first ${Math.min(prefix.length, RAW_PREFIX)} bytes`, code: 'MAIF_ERR_RECORD', raw: Buffer.from(prefix.subarray(0, Math.min(prefix.length, RAW_PREFIX))), truncated: true })
-  }
+  /** An over-long line's first bytes, copied now: the buffer they are in is dropped. */
+  const tooLong = (prefix: Buffer): Promise<Done> => Promise.resolve({ kind: 'long' as const, raw: Buffer.from(prefix.subarray(0, Math.min(prefix.length, RAW_PREFIX))) })
   let skipped = 0 // bytes of an over-long line dropped so far, counted into the next submitted offset
   const input = from.input ?? fileChunks(path, from.offset, hwm)
   // Only a stream handed in (stdin) can sit idle for ever; a file is read to where the source stops taking.
@@ -168,7 +175,14 @@ export async function* readLines(
         const last = data.lastIndexOf(0x0a)
         if (last === -1) {
           carry = carry ? Buffer.concat([carry, data]) : Buffer.from(data)
-          if (carry.length > maxLine) { tooLong(carry); skipped += carry.length; carry = null; skipping = true }
+          if (carry.length > maxLine) {
+            const long = tooLong(carry)
+            skipped += carry.length
+            carry = null
+            skipping = true
+            const done = await jobs.add(long)
+            if (done) yield* take(done)
+          }
           continue
         }
         const whole = carry ? join(carry, data.subarray(0, last + 1)) : data.subarray(0, last + 1)
@@ -185,14 +199,18 @@ export async function* readLines(
       skipped = 0
       if (done) yield* take(done)
     }
-    if (skipped > 0 || jobs.size === 0) {
-      // Nothing left to validate, but the cursor must still learn that this input is finished.
-      offset += skipped
-      yield { data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: jobs.size === 0 }, ends: new Float64Array(0), lines: new Float64Array(0) }
-    }
+    // The last batch taken carries `last`, unless the input ended inside an over-long line (its bytes are in no
+    // batch) or the window ends with one: then an empty batch after everything else says the input is finished.
+    // It comes last, so positions only move forward: a cursor never passes records still in the window.
+    let ended = false
     while (jobs.size > 0) {
       const done = (await jobs.drainOne())!
-      yield* take(done, jobs.size === 0)
+      ended = jobs.size === 0 && skipped === 0 && done.kind === 'lines'
+      yield* take(done, ended)
+    }
+    if (!ended) {
+      offset += skipped
+      yield { data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: true }, ends: new Float64Array(0), lines: new Float64Array(0) }
     }
   } finally {
     // A consumer that stops early closes the file (a stream handed in belongs to the caller).
