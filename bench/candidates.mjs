@@ -199,6 +199,29 @@ async function zstdBytesOfEvents(n, dir) {
 }
 
 /**
+ * The floor of the events figure: `JSON.stringify` of the same n events in arrays of 256, as the framer
+ * serialises them, and nothing else (after one warm-up pass). It depends on the V8 in this Node.
+ * @param {number} n
+ * @returns {{ eventsPerSec: number }}
+ */
+export function stringifyEvents(n) {
+  const objs = makeEvents();
+  const pass = () => {
+    let chars = 0;
+    for (let i = 0; i < n; i += 256) {
+      const batch = [];
+      for (let k = 0; k < 256 && i + k < n; k++) batch.push(objs[(i + k) % objs.length]);
+      chars += JSON.stringify(batch).length;
+    }
+    return chars;
+  };
+  pass();
+  const t0 = performance.now();
+  if (pass() <= 0) throw new Error('JSON.stringify produced nothing');
+  return { eventsPerSec: (n / (performance.now() - t0)) * 1000 };
+}
+
+/**
  * Writes n 400-byte JSON events through writeContainer (in process), from a Readable in objectMode.
  * overheadBytesPerEvent = (container bytes - `zstd -1` bytes of the identical JSONL text) / n.
  * @param {number} n

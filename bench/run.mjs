@@ -425,6 +425,7 @@ async function main() {
     }),
     jsLoop: await repeat('JS line loop (input)', () => jsLoop(large.file, large.bytes)),
     zstd1T2Input: await repeat('zstd -1 -T2 (input)', () => zstd1T2(large.file, large.bytes)),
+    stringifyEvents: await repeat('JSON.stringify of the events, batches of 256', async () => candidates.stringifyEvents(cfg.events)),
     jsonValidateInput: await (async () => {
       await jsonValidate(small.file, small.bytes); // warm-up: the validator's code gets optimised first
       return repeat('JSON validation, one thread (input)', () => jsonValidate(large.file, large.bytes));
@@ -690,6 +691,7 @@ function printTable(r) {
     const yn = (v) => (v == null ? '-' : v ? 'yes' : 'NO');
     rows.push(['round trip identical (SHA-256)', `${yn(rt.large)} / ${yn(rt.small)}`, '', 'large / small', 'yes', status(rt.pass)]);
   }
+  if (b.stringifyEvents?.eventsPerSec) rows.push(['  events floor: JSON.stringify alone', `${fmt(b.stringifyEvents.eventsPerSec.median)} ev/s`, spread(b.stringifyEvents.eventsPerSec), `node ${r.machine.node}`, '', '']);
   row('events/s, inline', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
   row('events/s, WorkerPool', c.eventsPool, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSecPool.pass);
   row('container bytes/event', c.events, 'containerBytesPerEvent', 'B');
