@@ -33,13 +33,19 @@ interface ReadAhead { at: number; whole: Buffer; done: Promise<number> }
 const CARRY = (4 << 20) + (64 << 10)
 
 export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOptions = {}): AsyncGenerator<ScannedBox> {
-  const chunkBytes = opts.chunkBytes ?? 8 << 20
   const maxBox = opts.maxBoxBytes ?? Infinity
+  // Buffers are sized for what there is to read: a container smaller than a chunk is read into one buffer of
+  // its size, with no room for a carry it cannot need. (Two full-size buffers, 24 MiB for a 3 KiB container,
+  // made a process that verifies many small containers spend most of its time in V8's garbage collector.)
+  const span = Math.max(size - (opts.from ?? 0), 1)
+  const chunkBytes = Math.min(opts.chunkBytes ?? 8 << 20, span)
+  const carry = span > chunkBytes ? CARRY : 0
   // Two chunk buffers: while the caller checks the boxes of one, the next chunk is read into the other, so
-  // reading and checking overlap (a local read is a copy on the thread pool; an S3 read, a round trip).
-  const wholes = [Buffer.allocUnsafe(CARRY + chunkBytes), Buffer.allocUnsafe(CARRY + chunkBytes)]
+  // reading and checking overlap (a local read is a copy on the thread pool; an S3 read, a round trip). The
+  // second one is allocated by the first read ahead.
+  const wholes: Array<Buffer | undefined> = [Buffer.allocUnsafe(carry + chunkBytes), undefined]
   let current = 0
-  let buf: Buffer = wholes[0]!.subarray(CARRY)
+  let buf: Buffer = wholes[0]!.subarray(carry)
   let oversized = false // buf was allocated for one box larger than a chunk
   let bufStart = opts.from ?? 0 // file offset of buf[0]
   let bufLen = 0
@@ -58,8 +64,8 @@ export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOp
   const prefetch = (): void => {
     const at = bufStart + bufLen
     if (ahead !== null || oversized || at >= size) return
-    const whole = wholes[1 - current]!
-    const done = read(whole, CARRY, Math.min(chunkBytes, size - at), at)
+    const whole = (wholes[1 - current] ??= Buffer.allocUnsafe(carry + chunkBytes))
+    const done = read(whole, carry, Math.min(chunkBytes, size - at), at)
     done.catch(() => undefined) // observed when it is awaited; until then it must not count as unhandled
     ahead = { at, whole, done }
   }
@@ -69,11 +75,11 @@ export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOp
     ahead = null
     if (next !== null) {
       const n = await next.done
-      if (next.at === bufStart + bufLen && keep <= CARRY && keep + n >= Math.min(need, size - pos)) {
+      if (next.at === bufStart + bufLen && keep <= carry && keep + n >= Math.min(need, size - pos)) {
         // The common case: the partial box goes in front of the chunk read ahead, and the buffers swap.
-        buf.copy(next.whole, CARRY - keep, pos - bufStart, bufLen)
+        buf.copy(next.whole, carry - keep, pos - bufStart, bufLen)
         current = 1 - current
-        buf = next.whole.subarray(CARRY - keep, CARRY + n)
+        buf = next.whole.subarray(carry - keep, carry + n)
         bufStart = pos
         bufLen = keep + n
         prefetch()
@@ -111,7 +117,7 @@ export async function* scanBoxes(fh: PositionalInput, size: number, opts: ScanOp
       if (oversized && pos - bufStart >= bufLen) {
         // Drop an oversized buffer once its box has been consumed, to stay bounded.
         oversized = false
-        buf = wholes[current]!.subarray(CARRY)
+        buf = wholes[current]!.subarray(carry)
         bufStart = pos
         bufLen = 0
       }
