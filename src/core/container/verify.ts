@@ -112,11 +112,17 @@ export class ContainerVerifier {
   #witnessChecked = false
   /** Every session id seen, with the offset of its session box (16 bytes per session). */
   readonly #sessionIds = new Map<string, number>()
-  /** Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. */
-  #held: Array<{ offset: number; h: BoxHeader; bytes: Buffer; d: ParsedDataBox; s: SessionState }> = []
+  /**
+   * Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. `box` is null
+   * for a block of a local file (rereadFrom): it is read again at its release, and must still hash to `leaf`.
+   */
+  #held: Array<{ offset: number; size: number; s: SessionState; leaf: Buffer; box: { h: BoxHeader; bytes: Buffer; d: ParsedDataBox } | null }> = []
   #heldBytes = 0
   /** Where held boxes are copied; reused after each release. */
   readonly #arena = new HoldArena()
+  /** The local file held blocks are read again from (rereadFrom), and the memory they are read into. */
+  #rereadFrom: FileHandle | null = null
+  #rereadBuf: Buffer = Buffer.alloc(0)
   readonly #window: number
   readonly #maxBox: number
 
@@ -172,7 +178,7 @@ export class ContainerVerifier {
       case 'indx': this.#index(offset, payload); break
       case 'ckpt': await this.#checkpoint(offset, h, payload); break
       case 'tail': this.#tail(offset, h, payload); break
-      default: await this.#data(offset, h, bytes, owned, worker)
+      default: await this.#data(offset, h, bytes, owned, worker, leaf ??= leafHash(bytes))
     }
     if (isLeafType(h.type)) {
       leaf ??= leafHash(bytes)
@@ -236,7 +242,7 @@ export class ContainerVerifier {
   }
 
   /** `owned`: the caller will not reuse `bytes`, so a held block keeps them without a copy. */
-  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean, worker?: WorkerCheck): Promise<void> {
+  async #data(offset: number, h: BoxHeader, bytes: Buffer, owned: boolean, worker: WorkerCheck | undefined, leaf: Buffer): Promise<void> {
     const s = this.#session!
     const d = parseDataBox(offset, bytes, h.size)
     const where = { offset, seq: h.seq }
@@ -256,9 +262,15 @@ export class ContainerVerifier {
         throw new MaifError('MAIF_ERR_WINDOW', `session ${s.sessionId.toString('hex')} holds more than ${this.#window} bytes of blocks before its next checkpoint ` +
           `(block #${h.seq} at offset ${offset} would make ${this.#heldBytes + h.size}); none of them was released. To read it, raise the window (maif cat --window BYTES)`, where)
       }
-      const own = owned ? bytes : this.#arena.copy(bytes) // a scanner's chunk buffer is reused for the next boxes
-      this.#held.push({ offset, h, bytes: own, d: owned ? d : parseDataBox(offset, own, h.size), s })
       this.#heldBytes += h.size
+      // On a local file only where the block is and what it hashed to are held: reading it again at its release
+      // costs less than copying it now, and a reader's memory no longer grows with the bytes between checkpoints.
+      if (this.#rereadFrom) {
+        this.#held.push({ offset, size: h.size, s, leaf, box: null })
+        return
+      }
+      const own = owned ? bytes : this.#arena.copy(bytes) // a scanner's chunk buffer is reused for the next boxes
+      this.#held.push({ offset, size: h.size, s, leaf, box: { h, bytes: own, d: owned ? d : parseDataBox(offset, own, h.size) } })
       return
     }
     // With a key, a block is also checked by its tag and codec.
@@ -279,6 +291,25 @@ export class ContainerVerifier {
     let b = this.#plainBufs[which]
     if (!b || b.length < plainLen) b = this.#plainBufs[which] = Buffer.allocUnsafe(Math.max(plainLen, 1 << 20))
     return b.subarray(0, plainLen)
+  }
+
+  /**
+   * Held blocks are read again from this local file when their checkpoint releases them, instead of being kept
+   * in memory (onBlock readers of local files).
+   */
+  rereadFrom(fh: FileHandle): void {
+    this.#rereadFrom = fh
+  }
+
+  /** A held block read again from the file: the bytes its leaf hash was verified over, or MAIF_ERR_IO. */
+  #reread(offset: number, size: number, leaf: Buffer): { h: BoxHeader; bytes: Buffer; d: ParsedDataBox } {
+    if (this.#rereadBuf.length < size) this.#rereadBuf = Buffer.allocUnsafe(Math.max(size, 1 << 20))
+    const bytes = this.#rereadBuf.subarray(0, size)
+    // A file rewritten since the scan must not release bytes no checkpoint covers.
+    if (readIntoSync(this.#rereadFrom!, bytes, size, offset) !== size || !timingSafeEqual(leafHash(bytes), leaf)) {
+      throw new MaifError('MAIF_ERR_IO', `the block at offset ${offset} changed after it was verified (is the file being rewritten?); it was not released`, { offset })
+    }
+    return { h: decodeHeader(bytes, offset, size), bytes, d: parseDataBox(offset, bytes, size) }
   }
 
   /** The current session's key and ids, for a worker to open its blocks (null key: a plaintext session or no key). */
@@ -304,7 +335,8 @@ export class ContainerVerifier {
     const onBlock = this.#opts.onBlock!
     let pending: Promise<void> | undefined
     try {
-      for (const [j, { offset, h, bytes, d, s }] of held.entries()) {
+      for (const [j, { offset, size, s, leaf, box }] of held.entries()) {
+        const { h, bytes, d } = box ?? this.#reread(offset, size, leaf)
         const into = this.#opts.reuseData ? this.#plain(j % 2, d.prefix.plainLen) : undefined
         const { priv, data } = openBlockData(s.encKey, this.#containerId!, s.sessionId, h, bytes, d, offset, into)
         await pending
@@ -417,6 +449,7 @@ export async function verifyContainer(location: string, opts: VerifyOptions & Op
         // A reader that holds boxes until their checkpoint (onBlock) copies each box out of the scanner's chunk, so
         // on a local file a small chunk serves as well; remote objects keep large ranged reads.
         const chunk = opts.onBlock && fh instanceof FileByteSource ? { chunkBytes: HOLD_CHUNK } : {}
+        if (opts.onBlock && fh instanceof FileByteSource) v.rereadFrom(fh.fh)
         for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX, ...chunk })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
       }
     } catch (err) {
