@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { readFile } from 'node:fs/promises'
-import { verifyContainer } from '../core/container/verify.js'
+import { verifyContainer, type VerifyResult } from '../core/container/verify.js'
 import { parseGrant, type Grant } from '../core/compliance/access.js'
 import { AccessGuard } from '../core/compliance/granted-read.js'
 import { MaifError, wrapError } from '../core/errors.js'
@@ -10,6 +10,7 @@ import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { OffsetDedupe } from '../core/kafka/dedupe.js'
 import { auditCli, auditKeys } from './audit-log.js'
+import { BlockOutput } from './block-output.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -29,14 +30,9 @@ export default async function cat(args: string[]): Promise<number> {
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
   const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
   const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
-  // Blocks streamed from verify share one buffer (reuseData): each is written out completely before the next.
-  const emitFlushed = (type: string, data: Buffer): Promise<void> => new Promise((resolve, reject) => {
-    out.write(dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data, (err) => {
-      // A reader that closed the pipe (`| head`) ends the process through stdout's error handler, with 0.
-      if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') reject(err)
-      else resolve()
-    })
-  })
+  // Blocks streamed from verify share one buffer (reuseData): each is written out (or copied) before the next.
+  const output = new BlockOutput(out)
+  const emitFlushed = (type: string, data: Buffer): Promise<void> => output.write(dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data)
   const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
   // With --grant, a block the grant does not cover is withheld and the refusal audited (MAIF_AUDIT_LOG).
   const guard = grant ? new AccessGuard({ grant, audit: auditCli, file: positionals[0]! }) : undefined
@@ -69,10 +65,16 @@ export default async function cat(args: string[]): Promise<number> {
     return 0
   }
   let released = 0
-  const r = await verifyContainer(positionals[0]!, {
-    keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit, reuseData: true,
-    onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await emitFlushed(b.type, b.data) },
-  })
+  let r: VerifyResult
+  try {
+    r = await verifyContainer(positionals[0]!, {
+      keyProvider: keys, pinned, ...(window === undefined ? {} : { window }), ...limit, reuseData: true,
+      onBlock: async (b) => { if (!wanted(b.type) || !allowed(b)) return; released++; await emitFlushed(b.type, b.data) },
+    })
+  } finally {
+    // Whatever stopped the read, the blocks released before it were verified: they are written.
+    await output.flush()
+  }
   auditCli({
     action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
     ...(r.errors[0] ? { error: { code: r.errors[0].code, message: r.errors[0].message } } : {}),
