@@ -15,11 +15,18 @@ export interface CompressorOptions {
   highWaterMark?: number
 }
 
+/**
+ * Blocks smaller than this are compressed on the calling thread even with a pool: zstd -1 takes a few µs for a
+ * one-record block, and the message to a worker and back cost about 50 µs (a one-record pack spent 29 % of its
+ * main thread in postMessage).
+ */
+const INLINE_BELOW = 16 << 10
+
 export async function toCompressed(b: Block, codec: Codec, level: number | undefined, pool?: WorkerPool): Promise<CompressedBlock> {
   const inner = encodeInner(Buffer.from(canonicalJson(b.priv), 'utf8'), b.data)
   const plainLen = inner[0]!.length + inner[1]!.length + inner[2]!.length
   let body: Buffer
-  if (pool && codec !== 'none') {
+  if (pool && codec !== 'none' && plainLen >= INLINE_BELOW) {
     // The block's data moves to the worker (the framer made it for this block alone); the small parts are copied.
     // Recycled data moves with its whole ArrayBuffer, which the worker hands back with the result.
     const own = b.recycle ? { view: b.data, buffer: b.data.buffer as ArrayBuffer } : ownedBuffer(inner[2]!)
