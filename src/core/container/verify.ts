@@ -114,7 +114,7 @@ export class ContainerVerifier {
   readonly #sessionIds = new Map<string, number>()
   /**
    * Blocks waiting for the checkpoint that covers them (onBlock only), and their total box bytes. `box` is null
-   * for a block of a local file (rereadFrom): it is read again at its release, and must still hash to `leaf`.
+   * for a large block of a local file (rereadFrom): it is read again at its release, and must still hash to `leaf`.
    */
   #held: Array<{ offset: number; size: number; s: SessionState; leaf: Buffer; box: { h: BoxHeader; bytes: Buffer; d: ParsedDataBox } | null }> = []
   #heldBytes = 0
@@ -447,8 +447,9 @@ export async function verifyContainer(location: string, opts: VerifyOptions & Op
       // The worker pool reads boxes from a local file by path; remote objects are scanned in large ranged reads.
       if (opts.pool && !opts.onBlock && fh instanceof FileByteSource && !mostlySmallBoxes(fh.fh, size, opts.poolMinBoxBytes ?? POOL_MIN_BOX)) await verifyParallel(location, fh.fh, size, v, opts.pool, opts.maxBoxBytes ?? DEFAULT_MAX_BOX)
       else {
-        // A reader that holds boxes until their checkpoint (onBlock) copies each box out of the scanner's chunk, so
-        // on a local file a small chunk serves as well; remote objects keep large ranged reads.
+        // A reader that holds boxes until their checkpoint (onBlock) copies each small box out of the scanner's chunk
+        // and reads large ones again, so on a local file a small chunk serves as well; remote objects keep large
+        // ranged reads.
         const chunk = opts.onBlock && fh instanceof FileByteSource ? { chunkBytes: HOLD_CHUNK } : {}
         if (opts.onBlock && fh instanceof FileByteSource) v.rereadFrom(fh.fh)
         for await (const b of scanBoxes(fh, size, { maxBoxBytes: opts.maxBoxBytes ?? DEFAULT_MAX_BOX, ...chunk })) await v.box(b.offset, b.header, b.bytes, undefined, b.owned)
