@@ -66,11 +66,12 @@ export async function keygen(keyringDir) {
  * @param {string} input
  * @param {string} out
  * @param {string} keyringDir
+ * @param {string[]} [extra] more `maif pack` flags (e.g. --block-records 1)
  * @returns {Promise<CandidateRun>}
  */
-export async function pack(input, out, keyringDir) {
+export async function pack(input, out, keyringDir, extra = []) {
   rmSync(out, { force: true });
-  const r = await cli(['pack', input, '-o', out, '--keyring', keyringDir]);
+  const r = await cli(['pack', input, '-o', out, '--keyring', keyringDir, ...extra]);
   return { wallMs: r.wallMs, peakRssBytes: r.peakRssBytes, cpuMs: r.cpuMs };
 }
 

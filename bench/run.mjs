@@ -527,6 +527,24 @@ async function main() {
     cand.catSmall = sm.cat;
     rmSync(smallOut, { force: true });
 
+    // One-record blocks (agent events committed one at a time): the small input packed with --block-records 1,
+    // then read back. Records per second, absolute: every per-block cost shows here, not per-byte ones.
+    const oneOut = join(work, 'one-record.maif');
+    cand.oneRecord = cand.keygen.status !== 'ok' ? blocked('one-record blocks') : await attempt('one-record blocks', async () => {
+      const n = small.records;
+      const perSec = (/** @type {number} */ ms) => (n / ms) * 1000;
+      const pack = await repeat('pack --block-records 1 (small)', async () => ({ recordsPerSec: perSec((await timed(() => candidates.pack(small.file, oneOut, keyring, ['--block-records', '1']))).wallMs) }));
+      const verifyDecrypt = await repeat('verify --keyring, one-record blocks', async () => ({ recordsPerSec: perSec((await timed(() => candidates.verifyDecrypt(oneOut, keyring))).wallMs) }));
+      const want = await sha256File(small.file);
+      const cat = await repeat('cat --jsonl, one-record blocks', async () => {
+        const r = await timed(() => candidates.cat(oneOut, keyring));
+        if (r.sha256 !== want) throw new Error(`cat of one-record blocks: output SHA-256 ${r.sha256} != input ${want}`);
+        return { recordsPerSec: perSec(r.wallMs) };
+      });
+      return { records: n, pack, verifyDecrypt, cat };
+    });
+    rmSync(oneOut, { force: true });
+
     /** @param {boolean} pool */
     const eventsRun = (pool) => {
       const name = pool ? 'events (WorkerPool)' : 'events (inline)';
@@ -695,6 +713,16 @@ function printTable(r) {
   row('events/s, inline', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
   row('events/s, WorkerPool', c.eventsPool, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSecPool.pass);
   row('container bytes/event', c.events, 'containerBytesPerEvent', 'B');
+  {
+    // Older results files have no one-record figure.
+    const one = c.oneRecord ?? { status: 'skipped', reason: 'not measured by this version of the bench' };
+    /** @param {string} step */
+    const part = (step) => (one.status === 'ok' ? { status: 'ok', ...one[step] } : one);
+    const n = one.status === 'ok' ? ` (${fmt(one.records)} recs)` : '';
+    row(`one-record blocks${n}: pack, rec/s`, part('pack'), 'recordsPerSec', 'rec/s');
+    row('one-record blocks: verify --keyring, rec/s', part('verifyDecrypt'), 'recordsPerSec', 'rec/s');
+    row('one-record blocks: cat --jsonl, rec/s', part('cat'), 'recordsPerSec', 'rec/s');
+  }
   row('overhead bytes/event vs zstd -1', c.events, 'overheadBytesPerEvent', 'B');
   /** @param {string} label @param {string} key @param {string} check */
   const rssRows = (label, key, check) => {
