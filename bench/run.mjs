@@ -713,6 +713,7 @@ function printTable(r) {
   row('events/s, inline', c.events, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSec.pass);
   row('events/s, WorkerPool', c.eventsPool, 'eventsPerSec', 'ev/s', '', `>=${fmt(TARGETS.eventsPerSec)}`, k.eventsPerSecPool.pass);
   row('container bytes/event', c.events, 'containerBytesPerEvent', 'B');
+  row('overhead bytes/event vs zstd -1', c.events, 'overheadBytesPerEvent', 'B');
   {
     // Older results files have no one-record figure.
     const one = c.oneRecord ?? { status: 'skipped', reason: 'not measured by this version of the bench' };
@@ -723,7 +724,6 @@ function printTable(r) {
     row('one-record blocks: verify --keyring, rec/s', part('verifyDecrypt'), 'recordsPerSec', 'rec/s');
     row('one-record blocks: cat --jsonl, rec/s', part('cat'), 'recordsPerSec', 'rec/s');
   }
-  row('overhead bytes/event vs zstd -1', c.events, 'overheadBytesPerEvent', 'B');
   /** @param {string} label @param {string} key @param {string} check */
   const rssRows = (label, key, check) => {
     row(`${label} peak RSS, small input`, c[`${key}Small`], 'peakRssMiB', 'MiB');
