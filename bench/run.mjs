@@ -9,6 +9,7 @@
 //   MAIF_BENCH_ENGINE_STAGES no-op record stages in the engine bench (default 6; a 0-stage variant always runs)
 //   MAIF_BENCH_DIR          where data files are generated and cached (default $TMPDIR/maif-bench)
 //   MAIF_BENCH_CLI          CLI to run for keygen/pack/verify (default dist/cli.js)
+//   MAIF_BENCH_BLOCKS       one-record block counts for the verify --pub RSS figure (default 25000,200000,1000000)
 import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -43,6 +44,7 @@ const cfg = {
   engineBytes: parseBytes(env.MAIF_BENCH_ENGINE_BYTES || (quick ? '32MiB' : '256MiB')),
   engineStages: nonNegInt(env.MAIF_BENCH_ENGINE_STAGES, 6),
   engineRecordBytes: 1024,
+  oneRecordBlocks: (env.MAIF_BENCH_BLOCKS || (quick ? '25000,100000' : '25000,200000,1000000')).split(',').map((x) => posInt(x, 0)).filter((x) => x > 0),
   dir: env.MAIF_BENCH_DIR || join(os.tmpdir(), 'maif-bench'),
   seed: 1,
 };
@@ -56,6 +58,8 @@ const TARGETS = {
   catVsZstdDc: 0.5, // cat --jsonl input MB/s >= 0.5 x zstd -dc input MB/s, both piped to this process and hashed
   eventsPerSec: 500_000,
   rss: { factor: 1.25, slackMiB: 16 }, // "flat": large-input peak RSS <= small * factor + slack
+  packRss: { factor: 1.1, slackMiB: 0 }, // the issue's own rule for pack: flat within +-10 %
+  oneRecordVerifyRssMB: 150, // verify --pub of 200k one-record blocks: peak RSS <= 150 MB (10^6), and flat from 25k up
   engineOverheadPct: 20, // engine time through N no-op stages < bare loop time x 1.2, same records
 };
 
@@ -134,6 +138,57 @@ async function ensureEngineData(bytes) {
   log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   writeFileSync(metaFile, JSON.stringify({ version: FIXED_RECORDS_VERSION, seed: cfg.seed, target: bytes, recordBytes, bytes: res.bytes, records: res.records }));
   return { file, bytes: res.bytes, records: res.records, recordBytes, reused: false };
+}
+
+/**
+ * A container of `blocks` one-record blocks (the first `blocks` records of `input`, packed with
+ * --block-records 1), for the issue's memory shape of verify --pub. Packing a million one-record blocks takes
+ * minutes, so the container is cached in cfg.dir with the keyring that signed it, and made again when its
+ * input, the bench's generator or the maif version changes.
+ * @param {{ file: string, records: number }} input
+ * @param {number} blocks
+ * @returns {Promise<{ file: string, keyring: string, blocks: number, bytes: number, reused: boolean }>}
+ */
+async function ensureOneRecordContainer(input, blocks) {
+  const NL = Buffer.from('\n');
+  if (blocks > input.records) throw Object.assign(new Error(`${blocks} one-record blocks need ${blocks} records; the input has ${input.records}`), { code: 'BENCH_SKIP' });
+  const keyring = join(cfg.dir, 'one-record-keys');
+  if (!existsSync(join(keyring, 'maif.pub'))) {
+    rmSync(keyring, { recursive: true, force: true });
+    await candidates.keygen(keyring);
+  }
+  const file = join(cfg.dir, `one-record-${blocks}-seed${cfg.seed}.maif`);
+  const metaFile = `${file}.meta.json`;
+  const version = JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8')).version;
+  const want = { generatorVersion: GENERATOR_VERSION, seed: cfg.seed, input: input.file, inputMtimeMs: statSync(input.file).mtimeMs, blocks, maif: version };
+  try {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (Object.entries(want).every(([k, v]) => meta[k] === v) && statSync(file).size === meta.bytes) return { file, keyring, blocks, bytes: meta.bytes, reused: true };
+  } catch { /* missing or stale: pack again */ }
+  log(`packing ${blocks} one-record blocks into ${file} ...`);
+  const head = join(cfg.dir, `first-${blocks}-records.jsonl`);
+  const fd = openSync(head, 'w');
+  try {
+    let n = 0;
+    for await (const batch of lineBatches(input.file)) {
+      const take = batch.slice(0, blocks - n);
+      writeSync(fd, Buffer.concat(take.flatMap((l) => [l, NL])));
+      n += take.length;
+      if (n === blocks) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const t0 = performance.now();
+  try {
+    await candidates.pack(head, file, keyring, ['--block-records', '1']);
+  } finally {
+    rmSync(head, { force: true });
+  }
+  log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const bytes = statSync(file).size;
+  writeFileSync(metaFile, JSON.stringify({ ...want, bytes }));
+  return { file, keyring, blocks, bytes, reused: false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +600,23 @@ async function main() {
     });
     rmSync(oneOut, { force: true });
 
+    // The issue's memory shape: verify --pub of containers of 25k, 200k and 1M one-record blocks (cached).
+    cand.oneRecordVerifyRss = await attempt('verify --pub, one-record blocks', async () => {
+      /** @type {Array<{ blocks: number, containerBytes: number, reused: boolean, peakRssMiB: Stat, wallMs: Stat }>} */
+      const shapes = [];
+      for (const blocks of cfg.oneRecordBlocks) {
+        const c = await ensureOneRecordContainer(large, blocks);
+        const s = await repeat(`verify --pub, ${fmt(blocks)} one-record blocks`, async () => {
+          const r = await timed(() => candidates.verify(c.file, c.keyring));
+          const report = /** @type {{ ok?: boolean, blocks?: number } | undefined} */ (r.detail);
+          if (report?.ok !== true || report.blocks !== blocks) throw new Error(`verify --pub of ${c.file} did not report ok with ${blocks} blocks: ${JSON.stringify(report).slice(0, 300)}`);
+          return { peakRssMiB: toMiB(r.peakRssBytes), wallMs: r.wallMs };
+        });
+        shapes.push({ blocks, containerBytes: c.bytes, reused: c.reused, peakRssMiB: s.peakRssMiB, wallMs: s.wallMs });
+      }
+      return { shapes };
+    });
+
     /** @param {boolean} pool */
     const eventsRun = (pool) => {
       const name = pool ? 'events (WorkerPool)' : 'events (inline)';
@@ -580,8 +652,8 @@ async function main() {
   const med = (o, key) => (o.status === 'ok' && o[key] ? /** @type {Stat} */ (o[key]).median : null);
   /** @param {number | null} a @param {number | null | undefined} b */
   const ratio = (a, b) => (a != null && b ? a / b : null);
-  /** @param {number | null} small @param {number | null} big */
-  const flat = (small, big) => (small == null || big == null ? null : big <= small * TARGETS.rss.factor + TARGETS.rss.slackMiB);
+  /** @param {number | null} small @param {number | null} big @param {{ factor: number, slackMiB: number }} rule */
+  const flat = (small, big, rule) => (small == null || big == null ? null : big <= small * rule.factor + rule.slackMiB);
 
   const packRatio = ratio(med(cand.packLarge, 'mbps'), baselines.zstd1Input.mbps?.median);
   // What pack could reach if it did nothing but zstd -1 and JSON validation, spread over the cores exactly as well
@@ -598,8 +670,8 @@ async function main() {
   const eventsPerSecPool = med(cand.eventsPool, 'eventsPerSec');
   /** @param {string} key */
   const rss = (key) => ({ small: med(cand[`${key}Small`], 'peakRssMiB'), large: med(cand[`${key}Large`], 'peakRssMiB') });
-  /** @param {string} key */
-  const rssCheck = (key) => { const r = rss(key); return { ...r, rule: TARGETS.rss, pass: flat(r.small, r.large) }; };
+  /** @param {string} key @param {{ factor: number, slackMiB: number }} [rule] */
+  const rssCheck = (key, rule = TARGETS.rss) => { const r = rss(key); return { ...r, rule, pass: flat(r.small, r.large, rule) }; };
   /** @param {Outcome | undefined} o */
   const identical = (o) => (o?.status === 'ok' ? /** @type {boolean} */ (o.roundTripIdentical) : null);
   const roundTrip = [identical(cand.catLarge), identical(cand.catSmall)];
@@ -611,6 +683,21 @@ async function main() {
     const r = o.status === 'ok' && o.pairedTimeRatio ? /** @type {Stat} */ (o.pairedTimeRatio).median : null;
     return { timeRatio: r, overheadPct: r == null ? null : (r - 1) * 100, ratioOfMedians: ratio(med(o, 'wallMs'), bare?.wallMs?.median) };
   };
+  // verify --pub on one-record blocks: at most 150 MB at 200k blocks (or the largest shape below it), and the
+  // largest shape flat against the smallest by the bench's rule.
+  const oneRecordRss = (() => {
+    const o = cand.oneRecordVerifyRss;
+    if (o?.status !== 'ok') return { pass: null };
+    const shapes = /** @type {Array<{ blocks: number, peakRssMiB: Stat }>} */ (o.shapes);
+    if (shapes.length === 0) return { pass: null };
+    const peak = (/** @type {{ peakRssMiB: Stat }} */ x) => x.peakRssMiB.median;
+    const at = shapes.filter((x) => x.blocks <= 200_000).at(-1) ?? shapes[0];
+    const atMB = peak(at) * MiB / 1e6;
+    const bound = atMB <= TARGETS.oneRecordVerifyRssMB;
+    const first = shapes[0], last = shapes[shapes.length - 1];
+    const flatPass = shapes.length < 2 ? null : flat(peak(first), peak(last), TARGETS.rss);
+    return { blocksAt: at.blocks, peakMBAt: atMB, targetMB: TARGETS.oneRecordVerifyRssMB, boundPass: bound, smallest: first.blocks, largest: last.blocks, rule: TARGETS.rss, flatPass, pass: bound && flatPass !== false };
+  })();
   const engineOverhead = overhead(cand.engine, /** @type {any} */ (baselines).bareLoop);
   const engineOverheadNoStages = overhead(cand.engineNoStages, /** @type {any} */ (baselines).bareLoopNoStages);
   const checks = {
@@ -621,10 +708,11 @@ async function main() {
     eventsPerSec: { value: eventsPerSec, target: TARGETS.eventsPerSec, pass: eventsPerSec == null ? null : eventsPerSec >= TARGETS.eventsPerSec },
     eventsPerSecPool: { value: eventsPerSecPool, target: TARGETS.eventsPerSec, pass: eventsPerSecPool == null ? null : eventsPerSecPool >= TARGETS.eventsPerSec },
     roundTripIdentical: { large: roundTrip[0], small: roundTrip[1], pass: roundTrip.includes(false) ? false : roundTrip.includes(null) ? null : true },
-    packRssFlat: rssCheck('pack'),
+    packRssFlat: rssCheck('pack', TARGETS.packRss),
     verifyRssFlat: rssCheck('verify'),
     verifyDecryptRssFlat: rssCheck('verifyDecrypt'),
     catRssFlat: rssCheck('cat'),
+    oneRecordVerifyRss: oneRecordRss,
     engineOverhead: { stages: cfg.engineStages, ...engineOverhead, target: TARGETS.engineOverheadPct, pass: engineOverhead.overheadPct == null ? null : engineOverhead.overheadPct < TARGETS.engineOverheadPct },
     engineOverheadNoStages: { stages: 0, ...engineOverheadNoStages, target: null, pass: null },
   };
@@ -733,6 +821,21 @@ function printTable(r) {
   rssRows('verify --pub', 'verify', 'verifyRssFlat');
   rssRows('verify --keyring', 'verifyDecrypt', 'verifyDecryptRssFlat');
   rssRows('cat', 'cat', 'catRssFlat');
+  {
+    const o = c.oneRecordVerifyRss ?? { status: 'skipped', reason: 'not measured by this version of the bench' };
+    const ck = k.oneRecordVerifyRss ?? { pass: null };
+    const shapes = o.status === 'ok' ? o.shapes : [{ blocks: null }];
+    shapes.forEach((/** @type {any} */ sh, /** @type {number} */ i) => {
+      const last = i === shapes.length - 1;
+      const bound = sh.blocks === ck.blocksAt;
+      const flatHere = last && i > 0;
+      const target = [bound ? `<=${TARGETS.oneRecordVerifyRssMB} MB` : '', flatHere ? 'flat' : ''].filter(Boolean).join(', ');
+      const passes = [bound ? ck.boundPass : null, flatHere ? ck.flatPass : null].filter((p) => p != null);
+      const pass = passes.length === 0 ? null : passes.every(Boolean);
+      const label = `verify --pub peak RSS, ${sh.blocks == null ? '' : fmt(sh.blocks) + ' '}one-record blocks`;
+      row(label, o.status === 'ok' ? { status: 'ok', ...sh } : o, 'peakRssMiB', 'MiB', sh.peakRssMiB ? `${(sh.peakRssMiB.median * MiB / 1e6).toFixed(0)} MB` : '', target, pass);
+    });
+  }
   /** @param {{ timeRatio: number | null, overheadPct: number | null, ratioOfMedians?: number | null }} o */
   const over = (o) => (o.timeRatio == null || o.overheadPct == null ? '-' : `${x(o.timeRatio)} bare time (paired; ${x(o.ratioOfMedians ?? null)} of medians), ${o.overheadPct >= 0 ? '+' : ''}${o.overheadPct.toFixed(1)}%`);
   row(`engine, ${N} no-op stages, 1 KiB recs`, c.engine, 'recordsPerSec', 'rec/s', over(k.engineOverhead), `<+${TARGETS.engineOverheadPct}%`, k.engineOverhead.pass);
@@ -750,7 +853,7 @@ function printTable(r) {
   console.log('');
   notes.forEach((n, i) => console.log(`[${i + 1}] ${n}`));
   console.log('pack ceiling = (zstd -1 -T2 / -T1 speed-up) x t(zstd -1) / (t(zstd -1) + t(JSON validation)): pack with no cost but those two, spread over the cores as well as zstd spreads itself.');
-  console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB. Ratios: pack vs zstd -1 on the input, verify vs openssl sha256 on the container, cat vs zstd -dc on the input.`);
+  console.log(`RSS "flat" = large <= small x ${TARGETS.rss.factor} + ${TARGETS.rss.slackMiB} MiB; for pack, the issue's own rule: large <= small x ${TARGETS.packRss.factor}. One-record blocks: the first N records of the input packed with --block-records 1 (cached). Ratios: pack vs zstd -1 on the input, verify vs openssl sha256 on the container, cat vs zstd -dc on the input.`);
   console.log(`events: ${fmt(r.config.events)} x ${400} B JSON events; overhead = (container bytes - zstd -1 bytes of the same JSONL) / n.`);
   const e = r.data.engine;
   console.log(`engine: runPipeline, text file source -> N x noop -> file sink ${e.sink ?? '-'}, ${fmt(e.records)} x ${e.recordBytes} B records (${fmt(e.bytes)} bytes); ` +
