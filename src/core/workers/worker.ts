@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads'
 import { createHash, type KeyObject } from 'node:crypto'
 import { openSync, readSync, closeSync } from 'node:fs'
 import { MaifError, type ErrorCode } from '../errors.js'
-import { isValidJson } from '../format/json-validate.js'
+import { jsonLineEnd } from '../format/json-validate.js'
 import type { Codec } from '../format/format.js'
 
 export type WorkerRequest =
@@ -55,17 +55,25 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   const endsAll: number[] = []
   const linesAll: number[] = []
   while (start < data.length) {
-    let nl = data.indexOf(0x0a, start)
-    if (nl === -1) nl = data.length
+    // A good JSON line is found and validated in one pass; only a line that fails it (or with no JSON to
+    // check) is looked for with indexOf, and then judged on its own. A native call per line cost the workers
+    // about a tenth of their time on records of a few hundred bytes.
+    let nl = validateJson ? jsonLineEnd(data, start, data.length) : -1
+    const good = nl !== -1
+    if (!good) {
+      nl = data.indexOf(0x0a, start)
+      if (nl === -1) nl = data.length
+    }
     lines++
-    const line = data.subarray(start, nl)
+    const len = nl - start
     let reason: string | null = null
-    if (line.length > maxLine) reason = `line longer than maxLineLength (${line.length} > ${maxLine} bytes)`
-    else if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) reason = 'empty line'
-    else if (validateJson && !isValidJson(data, start, nl)) {
-      // The byte-level validator decides (about 3x faster than JSON.parse); JSON.parse only words the reason.
+    if (len > maxLine) reason = `line longer than maxLineLength (${len} > ${maxLine} bytes)`
+    else if (good) { /* valid JSON, so not empty */ }
+    else if (len === 0 || (len === 1 && data[start] === 0x0d)) reason = 'empty line'
+    else if (validateJson) {
+      // The byte-level validator decided (about 3x faster than JSON.parse); JSON.parse only words the reason.
       try {
-        JSON.parse(line.toString('utf8'))
+        JSON.parse(data.toString('utf8', start, nl))
         reason = 'invalid JSON'
       } catch (err) {
         reason = `invalid JSON: ${(err as Error).message}`
@@ -79,7 +87,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
       // Keep the good run before this line; the bad line is reported, never silently lost.
       if (start > keptFrom) keep.push(data.subarray(keptFrom, start))
       keptFrom = nl + 1
-      rejects.push({ line: lines, reason, raw: Uint8Array.prototype.slice.call(line) })
+      rejects.push({ line: lines, reason, raw: Uint8Array.prototype.slice.call(data, start, nl) })
     }
     start = nl + 1
   }
