@@ -5,7 +5,9 @@
 import t from 'tap'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeContainer } from '../src/core/container/writer.js'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { openContainerWriter, writeContainer } from '../src/core/container/writer.js'
 import { verifyContainer } from '../src/core/container/verify.js'
 import { QUEUE_BYTES } from '../src/core/container/write/appender.js'
 import { recoverContainer } from '../src/core/container/recover.js'
@@ -88,4 +90,16 @@ t.test('a failed write stops the stream with MAIF_ERR_IO, and the lock is releas
   t.ok(again.treeSize > 0)
   const v = await verifyContainer(file, { pinned: [keys.pub], keyProvider: keys.keyring })
   t.equal(v.ok, true, JSON.stringify(v.errors))
+})
+
+t.test('something that is not a box fails the stream with MAIF_ERR_INVALID_OPTION, and the session closes', async (t) => {
+  const dir = await scratchDir()
+  t.teardown(() => removeDir(dir))
+  const keys = await makeKeys(join(dir, 'keys'))
+  const file = join(dir, 'wrong.maif')
+  const w = await openContainerWriter(file, writeOpts(keys))
+  await t.rejects(pipeline(Readable.from([{ kind: 'block' }], { objectMode: true }), w.sink), { code: 'MAIF_ERR_INVALID_OPTION' })
+  // The lock went with the session: a new writer opens the same container.
+  const again = await writeContainer(file, jsonRecords(3), writeOpts(keys))
+  t.ok(again.treeSize > 0)
 })
