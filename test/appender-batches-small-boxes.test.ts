@@ -44,7 +44,7 @@ t.test('one-record blocks: many go out in each write, and all of them arrive', a
   const keys = await makeKeys(join(dir, 'keys'))
   const file = join(dir, 'one.maif')
   const n = 2000
-  const w = await watchWrites({ delayMs: 5 }, () => writeContainer(file, jsonRecords(n), writeOpts(keys, { framer: { blockRecords: 1 } })))
+  const w = await watchWrites({ delayMs: 20 }, () => writeContainer(file, jsonRecords(n), writeOpts(keys, { framer: { blockRecords: 1 } })))
   t.equal(w.error, undefined)
   // Node's count of 16 let at most 17 boxes into one write (the one in flight and 16 buffered).
   t.ok(w.calls.length < n / 17, `${n} blocks in ${w.calls.length} writes`)
@@ -63,7 +63,7 @@ t.test('large blocks: still written several to a write, each write bounded by wh
   // 64 blocks of ~200 KiB that zstd cannot shrink (random hex), each above QUEUE_BYTES on its own.
   const { randomBytes } = await import('node:crypto')
   const recs = Array.from({ length: 64 }, (_, i) => ({ i, blob: randomBytes(100 << 10).toString('hex') }))
-  const w = await watchWrites({ delayMs: 5 }, () => writeContainer(file, recs, writeOpts(keys, { framer: { blockRecords: 1 } })))
+  const w = await watchWrites({ delayMs: 20 }, () => writeContainer(file, recs, writeOpts(keys, { framer: { blockRecords: 1 } })))
   t.equal(w.error, undefined)
   t.ok(w.calls.length < 64, `64 blocks in ${w.calls.length} writes`)
   // At most what Node buffers while a box is held (16), the held box and the one that filled the queue.
