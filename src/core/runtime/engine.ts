@@ -20,7 +20,7 @@ import { AckTracker } from './acks.js'
 import { DeadLetters, deadLetterOf, knownDeadLetters } from './dead-letters.js'
 import { pathConflicts, refusePathConflicts } from './paths.js'
 import type { RetryPolicy } from './record-fns.js'
-import type { AckProgress, AckToken, Batch, BlockStageEntry, BuildContext, DeadLetterInput, SinkAcks, SinkBuildContext, SinkInstance, SourceInstance, TransformInstance } from './types.js'
+import type { AckProgress, AckToken, Batch, BlockStageEntry, BuildContext, DeadLetterInput, LinesBatch, SinkAcks, SinkBuildContext, SinkInstance, SourceInstance, TransformInstance } from './types.js'
 
 export interface RunOptions {
   /** The components the definition may use; default the built-ins. */
@@ -210,7 +210,11 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
         runTransforms(batch).then((g) => cb(null, g), (err: unknown) => cb(err as Error))
       },
     })
+    // A batch's memory may go back to its source only from its one reader: a record transform or a second
+    // output could still hold views of it when the container sink is done with it.
+    const oneReader = transforms.length === 0 && outputs.length === 1 && sinks.mode === 'all'
     const runTransforms = async (batch: Batch): Promise<Group> => {
+      if (!oneReader && batch.kind === 'lines' && batch.releaseData) batch = withoutRelease(batch)
       const st = src.stats()
       metrics.source.records = st.records
       metrics.source.bytes = st.bytes
@@ -276,6 +280,11 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
 function registryFor(def: PipelineDefinition, opts: { registry?: ComponentRegistry; components?: readonly ComponentSpec[] }): ComponentRegistry {
   const base = opts.registry ?? builtins
   return base.with([...componentsOf(def), ...(opts.components ?? [])].filter((c, i, all) => all.indexOf(c) === i && !base.get(c.kind, c.type)))
+}
+
+function withoutRelease(batch: LinesBatch): LinesBatch {
+  const { releaseData: _dropped, ...rest } = batch
+  return rest
 }
 
 function sum(list: readonly Batch[], derived: boolean): number {

@@ -54,6 +54,12 @@ export interface LinesBatch extends EnvelopeFields {
   format: 'json' | 'text'
   data: Buffer
   count: number
+  /**
+   * Hands the memory under `data` back to the source, which reads later input into it. Only the batch's one
+   * consumer may call it, once nothing reads `data` (or a view of it) any more; not calling it is always safe.
+   * The engine removes it unless the batch goes, untransformed, to a single output.
+   */
+  releaseData?: () => void
 }
 
 /** One piece of a binary object; a large object arrives as several pieces, the last with last: true. */

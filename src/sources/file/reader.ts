@@ -75,7 +75,7 @@ export async function* readInputs(files: readonly string[], o: FileReadOptions):
     // the end of what it had buffered (the reader ends at once: see untilStopped), since it cannot be re-read.
     for await (const b of gen) {
       const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
-      await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack })
+      await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack, ...(b.releaseData ? { releaseData: b.releaseData } : {}) })
       if (o.stop?.aborted && !input) return
     }
   }

@@ -12,7 +12,11 @@ export type RecordInput = Buffer | string | Record<string, unknown> | BinaryReco
  * Many line records at once: `data` is the records, each ending with '\n' (what a line source reads).
  * `blockType` (else the framer's type, else one from `format`) names the blocks they go into.
  */
-export interface LineBatch { kind: 'lines'; data: Buffer; count: number; format?: 'json' | 'text'; blockType?: string; offsets?: StreamOffsets }
+export interface LineBatch {
+  kind: 'lines'; data: Buffer; count: number; format?: 'json' | 'text'; blockType?: string; offsets?: StreamOffsets
+  /** Called once every record of `data` is copied into a block, when nothing here reads `data` any more. */
+  releaseData?: () => void
+}
 /**
  * Where each record of a batch sits in an ordered stream (a Kafka partition's offsets), aligned with its
  * records: each block records the first and last of its records as public metadata `offsets` (FORMAT.md §5.3).
@@ -115,6 +119,8 @@ export class BlockFramer extends Transform {
   readonly #buffers: BlockBuffers | undefined
   /** Earlier text buffers that parts of the open block still point into, until the block is flushed. */
   #lent: ArrayBuffer[] = []
+  /** releaseData of the batches whose last records are in the open block (see LineBatch.releaseData). */
+  #releases: Array<() => void> = []
   /** Per stream, the first and last offset of the records of the open line block. */
   #ranges = new Map<string, [string, string]>()
   /**
@@ -361,6 +367,7 @@ export class BlockFramer extends Transform {
     let data = b.data
     let count = b.count
     let k = 0 // records of b taken so far
+    let held = false // a view of b's data is among the open block's parts
     if (count > 0 && data[data.length - 1] !== 0x0a) throw new MaifError('MAIF_ERR_RECORD', 'a line batch must end with a newline')
     while (count > 0) {
       if (this.#records === 0) this.#openBlock()
@@ -380,6 +387,7 @@ export class BlockFramer extends Transform {
         take = n
       }
       this.#parts.push(data.subarray(0, end))
+      held = true
       if (b.offsets) {
         const r = this.#ranges.get(b.offsets.stream)
         const last = b.offsets.at[k + take - 1]!
@@ -391,8 +399,13 @@ export class BlockFramer extends Transform {
       this.#records += take
       data = data.subarray(end)
       count -= take
-      if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes || count > 0) this.#flushLines()
+      if (this.#records >= this.#maxRecords || this.#bytes >= this.#maxBytes || count > 0) {
+        this.#flushLines()
+        held = false
+      }
     }
+    // Its last records wait in the open block: the batch's memory goes back when that block is copied.
+    if (b.releaseData) held ? this.#releases.push(b.releaseData) : b.releaseData()
   }
 
   #flushLines(): void {
@@ -406,6 +419,12 @@ export class BlockFramer extends Transform {
     const own = this.#parts.length === 1 && this.#parts[0] === this.#encoded && this.#encoded.byteOffset === this.#text!.byteOffset
     const recycle = this.#buffers
     const data = own ? this.#parts[0]! : recycle ? recycle.join(this.#parts) : Buffer.concat(this.#parts)
+    // Every batch with records in this block is copied now, and none has records in a later one.
+    if (this.#releases.length > 0) {
+      const done = this.#releases
+      this.#releases = []
+      for (const release of done) release()
+    }
     // Earlier text buffers were copied into the block: they go back now. The current one is reused from its start.
     if (recycle) for (const ab of this.#lent) recycle.give(ab)
     this.#lent = []
