@@ -78,16 +78,18 @@ function holders(input: Buffer, seen: { transform?: Buffer[]; sink?: Buffer[] })
 t.test('a file packed into a container is read into the memory of batches already copied into blocks', async (t) => {
   const dir = t.testdir()
   const keys = await freshKeyring(dir)
-  const input = jsonLines(48 * MiB)
+  const input = jsonLines(96 * MiB)
   const path = join(dir, 'in.jsonl')
   writeFileSync(path, input)
   const chunks = Math.ceil(input.length / MiB)
   let report: Awaited<ReturnType<typeof runPipeline>> | undefined
   const allocated = await readBuffersAllocated(async () => { report = await runPipeline(pipeline(path, dir, keys.dir), { cwd: dir }) })
   t.equal(report!.delivered, report!.recordsIn, 'every record delivered')
-  // The reader's buffers are those in flight at once (its window of worker jobs, one read ahead, batches on
-  // their way through the streams to the framer: about 15); the rest of the 49 reads go into buffers handed back.
-  t.ok(allocated < chunks / 2, `read buffers allocated: ${allocated} for ${chunks} reads`)
+  // The reader allocates the buffers in flight at once, and reads the rest of the input into buffers handed
+  // back. In flight: a job per worker, one read ahead, the source's queue, the engine's streams and the
+  // framer's input (16 batches), and the 4 spares kept: at most about 40. Seen: 4–6 on a quiet machine, 28 with
+  // other tests beside it. Without reuse, one per read (97).
+  t.ok(allocated <= chunks / 2, `read buffers allocated: ${allocated} for ${chunks} reads`)
   const back = await readContainer(join(dir, 'out.maif'), keys.keyring)
   t.ok(back.result.ok, 'the container verifies')
   t.ok(back.bytes.equals(input), 'it holds the input, byte for byte, in order')
