@@ -10,7 +10,7 @@ import { keyringFrom, pinnedKeys } from './keys.js'
 import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { OffsetDedupe } from '../core/kafka/dedupe.js'
 import { auditCli, auditKeys } from './audit-log.js'
-import { BlockOutput } from './block-output.js'
+import { BlockOutput, stdoutFd } from './block-output.js'
 
 export default async function cat(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -31,7 +31,8 @@ export default async function cat(args: string[]): Promise<number> {
   const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
   const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
   // Blocks streamed from verify share one buffer (reuseData): each is written out (or copied) before the next.
-  const output = new BlockOutput(out)
+  const direct = values.seq === undefined ? stdoutFd() : null
+  const output = new BlockOutput(out, direct?.fd ?? null)
   const emitFlushed = (type: string, data: Buffer): Promise<void> => output.write(dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data)
   const grant = values.grant === undefined ? undefined : await readGrant(String(values.grant))
   // With --grant, a block the grant does not cover is withheld and the refusal audited (MAIF_AUDIT_LOG).
@@ -73,7 +74,11 @@ export default async function cat(args: string[]): Promise<number> {
     })
   } finally {
     // Whatever stopped the read, the blocks released before it were verified: they are written.
-    await output.flush()
+    try {
+      await output.flush()
+    } finally {
+      direct?.close()
+    }
   }
   auditCli({
     action: 'container.decrypt', outcome: r.ok ? 'success' : 'failure', category: ['file'], type: ['access'], file: { path: positionals[0]! },
