@@ -3,6 +3,9 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync, readSync } from 'node:fs'
+import { join } from 'node:path'
 import { BlockOutput } from '../src/cli/block-output.js'
 
 /** A stream that keeps a copy of every write and calls back on the next turn, as a pipe does. */
@@ -53,4 +56,27 @@ t.test('a failing stream fails the write that reaches it', async (t) => {
   const o = new BlockOutput(w)
   await o.write(Buffer.from('x'))
   await t.rejects(o.flush(), { code: 'ENOSPC' })
+})
+
+t.test('a descriptor that turns out non-blocking: what it did not take goes through the stream, in order', async (t) => {
+  const dir = t.testdir()
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  // Both ends open non-blocking, and nobody reads until the end: the pipe takes 64 KiB, then EAGAIN.
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+  const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+  try {
+    const out = recorder()
+    const o = new BlockOutput(out, writer)
+    const blocks = [randomBytes(300_000), randomBytes(50_000), randomBytes(200_000)]
+    for (const b of blocks) await o.write(b)
+    await o.flush()
+    const piped = Buffer.alloc(1 << 20)
+    const n = readSync(reader, piped, 0, piped.length, null)
+    t.ok(n > 0 && n < 300_000, `the descriptor took ${n} bytes before it was full`)
+    t.ok(Buffer.concat([piped.subarray(0, n), ...out.writes]).equals(Buffer.concat(blocks)), 'descriptor, then stream: every byte once, in order')
+  } finally {
+    closeSync(writer)
+    closeSync(reader)
+  }
 })
