@@ -14,7 +14,8 @@ export interface Block {
   records: number
   /**
    * Where `data` came from a BlockBuffers: its ArrayBuffer belongs to this block alone, so it may be moved to a
-   * worker whole and is given back to `recycle` once the block is compressed.
+   * worker whole and is given back to `recycle` once the block is compressed (or, when the compressed bytes are
+   * written into it, once they are sealed: see CompressedBlock.recycle).
    */
   recycle?: BlockBuffers
 }
@@ -28,6 +29,11 @@ export interface CompressedBlock {
   plainLen: number
   body: Buffer
   records: number
+  /**
+   * Set when `body` lies in memory of the write path's BlockBuffers (compressed into the block's own buffer):
+   * whoever reads the body last gives it back, which sealing does once it has encrypted it into new memory.
+   */
+  recycle?: BlockBuffers
 }
 
 /** A data-box payload ready to frame; `enc` says whether it was encrypted. */

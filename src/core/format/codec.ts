@@ -27,7 +27,7 @@ export const DEFAULT_MAX_BOX = (4 << 20) + (64 << 10)
  */
 let zstdState: { cctx: InstanceType<typeof zstdBinding.CCtx>; level: number; input: Buffer; output: Buffer } | undefined
 
-function zstdCompressParts(parts: readonly Buffer[], level: number): Buffer {
+function zstdCompressParts(parts: readonly Buffer[], level: number, into?: ArrayBuffer): Buffer {
   let total = 0
   for (const p of parts) total += p.length
   const st = (zstdState ??= { cctx: new zstdBinding.CCtx(), level: NaN, input: Buffer.alloc(0), output: Buffer.alloc(0) })
@@ -46,15 +46,20 @@ function zstdCompressParts(parts: readonly Buffer[], level: number): Buffer {
   const bound = zstdBinding.compressBound(total)
   if (st.output.length < bound) st.output = Buffer.allocUnsafeSlow(bound)
   const n = st.cctx.compress2(st.output, input)
-  // A buffer of its own (not a slice of Node's pool), so that a worker can hand it back without a copy.
-  const out = Buffer.allocUnsafeSlow(n)
+  // Into the caller's memory when it has room (the block's own buffer, whose data is read by now); else a
+  // buffer of its own (not a slice of Node's pool), so that a worker can hand it back without a copy.
+  const out = into && n <= into.byteLength ? Buffer.from(into, 0, n) : Buffer.allocUnsafeSlow(n)
   st.output.copy(out, 0, 0, n)
   return out
 }
 
-export function compressParts(codec: Codec, parts: readonly Buffer[], opts: CodecOptions = {}): Buffer {
+/**
+ * `into`: memory the compressed bytes may be written to instead of a new buffer (zstd only, when they fit). It may
+ * hold the parts themselves: they are read before anything is written there.
+ */
+export function compressParts(codec: Codec, parts: readonly Buffer[], opts: CodecOptions = {}, into?: ArrayBuffer): Buffer {
   const level = opts.level ?? DEFAULT_LEVEL[codec]
-  if (codec === 'zstd') return zstdCompressParts(parts, level)
+  if (codec === 'zstd') return zstdCompressParts(parts, level, into)
   const input = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   switch (codec) {
     case 'none': return input

@@ -35,7 +35,7 @@ export interface BoxesRequest {
 export interface LineReject { line: number; reason: string; raw: Uint8Array }
 
 export type WorkerResponse =
-  | { op: 'compress'; body: Uint8Array; spare?: Uint8Array }
+  | { op: 'compress'; body: Uint8Array; spare?: Uint8Array; bodyInSpare?: boolean }
   | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array }
   | { op: 'boxes'; leaves: Uint8Array[]; failed?: { index: number; code: ErrorCode; message: string } }
   | { op: 'error'; code: ErrorCode; message: string }
@@ -156,10 +156,13 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.op) {
     case 'compress': {
       codec ??= await import('../format/codec.js')
-      const body = codec.compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level })
-      // giveBack: the last part's ArrayBuffer goes back to the sender for reuse (body never shares it: zstd,
-      // gzip and brotli write new buffers, and the compressor never sends 'none' here).
-      return { op: 'compress', body, ...(req.giveBack ? { spare: req.parts[req.parts.length - 1]! } : {}) }
+      // giveBack: the last part's ArrayBuffer is the sender's to reuse. The compressed bytes go into it when they
+      // fit (zstd), and it goes back as the body: no new memory here, and none for the sender to collect later.
+      // Otherwise it goes back as the spare, beside a body of its own.
+      const spare = req.giveBack ? req.parts[req.parts.length - 1]! : undefined
+      const body = codec.compressParts(req.codec, req.parts.map(buf), req.level === undefined ? {} : { level: req.level }, spare?.buffer instanceof ArrayBuffer ? spare.buffer : undefined)
+      if (spare && body.buffer === spare.buffer) return { op: 'compress', body, bodyInSpare: true }
+      return { op: 'compress', body, ...(spare ? { spare } : {}) }
     }
     case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
     case 'boxes': return boxes(req)
@@ -170,8 +173,10 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
 function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
   const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
-  // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away.
+  // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away. So is a
+  // body written into it.
   if (res.op === 'compress' && res.spare && res.spare.buffer instanceof ArrayBuffer) out.add(res.spare.buffer)
+  if (res.op === 'compress' && res.bodyInSpare && res.body.buffer instanceof ArrayBuffer) out.add(res.body.buffer)
   // Lines that were all valid are the chunk itself, a view into memory the sender moved here whole (with free
   // room in front): it goes back the same way, instead of being copied into fresh memory on both sides.
   if (res.op === 'lines' && req.op === 'lines' && res.valid.buffer === req.data.buffer && res.valid.buffer instanceof ArrayBuffer) out.add(res.valid.buffer)
