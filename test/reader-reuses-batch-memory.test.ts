@@ -1,7 +1,7 @@
 // A file read into a container reuses the memory of its batches once the container has copied them into blocks,
 // and only then: a batch that a record transform or a second output may still hold is never read into again.
 import '../src/builtins.js'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { z } from 'zod'
@@ -75,12 +75,18 @@ function holders(input: Buffer, seen: { transform?: Buffer[]; sink?: Buffer[] })
   ]
 }
 
-t.test('a file packed into a container is read into the memory of batches already copied into blocks', async (t) => {
+/** A test directory with a keyring and an input file of about `mib` MiB of JSON lines. */
+async function setup(t: Test, mib: number): Promise<{ dir: string; keys: Awaited<ReturnType<typeof freshKeyring>>; input: Buffer; path: string }> {
   const dir = t.testdir()
   const keys = await freshKeyring(dir)
-  const input = jsonLines(96 * MiB)
+  const input = jsonLines(mib * MiB)
   const path = join(dir, 'in.jsonl')
   writeFileSync(path, input)
+  return { dir, keys, input, path }
+}
+
+t.test('a file packed into a container is read into the memory of batches already copied into blocks', async (t) => {
+  const { dir, keys, input, path } = await setup(t, 96)
   const chunks = Math.ceil(input.length / MiB)
   let report: Awaited<ReturnType<typeof runPipeline>> | undefined
   const allocated = await readBuffersAllocated(async () => { report = await runPipeline(pipeline(path, dir, keys.dir), { cwd: dir }) })
@@ -110,11 +116,7 @@ t.test('with bad lines taken out, batches are new memory and the container still
 })
 
 t.test('a record transform may hold views of the batches: their memory is never reused', async (t) => {
-  const dir = t.testdir()
-  const keys = await freshKeyring(dir)
-  const input = jsonLines(12 * MiB)
-  const path = join(dir, 'in.jsonl')
-  writeFileSync(path, input)
+  const { dir, keys, input, path } = await setup(t, 12)
   const seen: { transform?: Buffer[] } = {}
   const def = pipeline(path, dir, keys.dir)
   def.transforms = [{ type: 'hold-views' }, ...def.transforms!]
@@ -125,11 +127,7 @@ t.test('a record transform may hold views of the batches: their memory is never 
 })
 
 t.test('a second output may hold views of the batches: their memory is never reused', async (t) => {
-  const dir = t.testdir()
-  const keys = await freshKeyring(dir)
-  const input = jsonLines(12 * MiB)
-  const path = join(dir, 'in.jsonl')
-  writeFileSync(path, input)
+  const { dir, keys, input, path } = await setup(t, 12)
   const seen: { sink?: Buffer[] } = {}
   const { sink, ...def } = pipeline(path, dir, keys.dir)
   const full: PipelineDefinition = { ...def, sinks: { mode: 'all', outputs: [sink!, { type: 'hold-views-sink' }] } }
