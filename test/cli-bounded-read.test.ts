@@ -102,11 +102,15 @@ t.test('memory: verify --keyring holds about one box, cat about one box and its 
   const v = await maif(['verify', c, '--keyring', keys, '--max-box', '128M'])
   t.equal(v.code, 0, v.stderr)
   const vGrew = ((v.maxRssKiB ?? Infinity) - (baseVerify.maxRssKiB ?? 0)) * 1024
-  t.ok(vGrew < 2.0 * block, `verify --keyring: ${(vGrew / block).toFixed(2)}× the block over a tiny container (at most 2×; it was 3.15× before the bound; Node 24 keeps more garbage than 20)`)
+  // Each decrypted slice is reported dead as soon as it is fed to the decompressor: 1.25× on Node 20 and 24. Reported
+  // once per block, the slices of this one block piled up: 1.56× on Node 20, 2.06–2.18× on Node 24.
+  t.ok(vGrew < 1.5 * block, `verify --keyring: ${(vGrew / block).toFixed(2)}× the block over a tiny container (at most 1.5×; it was 3.15× before the bound)`)
   const baseCat = await maif(['cat', small, '--keyring', keys, '--max-box', '128M'], { stdoutFile: out('small.bin') })
   const cat = await maif(['cat', c, '--keyring', keys, '--max-box', '128M'], { stdoutFile: out('c.bin') })
   t.equal(cat.code, 0, cat.stderr)
   t.equal(statSync(join(dir, 'c.bin')).size, block)
   const cGrew = ((cat.maxRssKiB ?? Infinity) - (baseCat.maxRssKiB ?? 0)) * 1024
-  t.ok(cGrew < 2.9 * block, `cat: ${(cGrew / block).toFixed(2)}× the block over a tiny container (at most 2.9×; it was 3.15× before the bound)`)
+  // The box and its plaintext, and the decrypted slices while they die: 2.1× on Node 20 and 24 (with one report
+  // per block: 2.38× on Node 20, 2.74–2.86× on Node 24).
+  t.ok(cGrew < 2.4 * block, `cat: ${(cGrew / block).toFixed(2)}× the block over a tiny container (at most 2.4×; it was 3.15× before the bound)`)
 })

@@ -101,7 +101,14 @@ export function openBlockStream(key: KeyObject | null, containerId: Buffer, sess
       codecError = err // keep decrypting: a forged block must fail as DECRYPT, not as a codec error
     }
   }
-  for (let o = 0; o < ct.length; o += DECRYPT_SLICE) feed(dec.update(ct.subarray(o, o + DECRYPT_SLICE)))
+  for (let o = 0; o < ct.length; o += DECRYPT_SLICE) {
+    const part = dec.update(ct.subarray(o, o + DECRYPT_SLICE))
+    feed(part)
+    // Each slice is fresh memory, dead once fed to the decompressor: reported as it dies, so that a block of many
+    // slices does not pile up its whole size before a collection (one block of 96 MiB: verify --keyring held
+    // 2.1–2.25× the block on Node 24, against 1.6× on Node 20).
+    droppedBytes(part.length)
+  }
   let fin: Buffer
   try {
     fin = dec.final()
@@ -109,8 +116,6 @@ export function openBlockStream(key: KeyObject | null, containerId: Buffer, sess
     throw new MaifError('MAIF_ERR_DECRYPT', `block ${h.seq} failed authentication: it was altered, moved, or belongs to another container or key`, { ...where, cause })
   }
   feed(fin)
-  // Each slice decrypted above is fresh memory, dead once fed to the decompressor.
-  droppedBytes(ct.length)
   if (codecError !== undefined) throw codecError
   inf.end()
 }
