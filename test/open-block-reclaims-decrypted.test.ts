@@ -3,7 +3,7 @@
 // thread (a reader allocates too few JS objects per block for any other collection to come): that is what made
 // `verify --keyring` and `cat` peak 50–70 MB higher on large containers. Here 80 MiB of ciphertext is opened, one
 // 1 MiB block at a time, and the memory held by ArrayBuffers must stay far below that limit throughout.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -16,13 +16,13 @@ import { makeKeys, parseBoxes, removeDir, scratchDir, writeOpts } from './helper
 
 const MiB = 1 << 20
 
-t.test('80 MiB of blocks opened one by one keep only a few MiB of dead decrypted buffers', async (t) => {
+/** A container of one incompressible object of `size` bytes stored uncompressed in one box, opened to that box. */
+async function oneBox(t: Test, size: number) {
   const dir = await scratchDir()
   t.teardown(() => removeDir(dir))
   const keys = await makeKeys(join(dir, 'keys'))
   const path = join(dir, 'c.maif')
-  // One incompressible 1 MiB object, stored uncompressed: one box whose ciphertext is 1 MiB.
-  await writeContainer(path, [{ data: randomBytes(MiB), name: 'blob' }], writeOpts(keys, { codec: 'none', framer: { mode: 'binary', segmentBytes: 4 * MiB } }))
+  await writeContainer(path, [{ data: randomBytes(size), name: 'blob' }], writeOpts(keys, { codec: 'none', framer: { mode: 'binary', segmentBytes: size + 4 * MiB } }))
   const boxes = parseBoxes(await readFile(path))
   const { containerId } = decodeFileHeader(boxes[0]!.bytes.subarray(HEADER_LEN), 0)
   const sessBox = boxes.find((b) => b.header.type === 'sess')!
@@ -30,7 +30,13 @@ t.test('80 MiB of blocks opened one by one keep only a few MiB of dead decrypted
   const key = await unwrapSessionKey(readKeyProvider(keys.keyring), containerId, sessionId, info)
   const data = boxes.find((b) => !isStructural(b.header.type))!
   const d = parseDataBox(data.offset, data.bytes, data.header.size)
-  t.ok(d.body.length > MiB, `precondition: a ciphertext of ${d.body.length} bytes`)
+  t.ok(d.body.length > size, `precondition: one box whose ciphertext is ${d.body.length} bytes`)
+  return { key, containerId, sessionId, data, d }
+}
+
+t.test('80 MiB of blocks opened one by one keep only a few MiB of dead decrypted buffers', async (t) => {
+  // One incompressible 1 MiB object, stored uncompressed: one box whose ciphertext is 1 MiB.
+  const { key, containerId, sessionId, data, d } = await oneBox(t, MiB)
 
   const base = process.memoryUsage().arrayBuffers
   let peak = 0
@@ -46,21 +52,9 @@ t.test('80 MiB of blocks opened one by one keep only a few MiB of dead decrypted
 })
 
 t.test('one large block does not pile up its decrypted slices either', async (t) => {
-  const dir = await scratchDir()
-  t.teardown(() => removeDir(dir))
-  const keys = await makeKeys(join(dir, 'keys'))
-  const path = join(dir, 'c.maif')
   // One incompressible 48 MiB object in one box, stored uncompressed: 48 slices of ciphertext.
   const size = 48 * MiB
-  await writeContainer(path, [{ data: randomBytes(size), name: 'blob' }], writeOpts(keys, { codec: 'none', framer: { mode: 'binary', segmentBytes: 64 * MiB } }))
-  const boxes = parseBoxes(await readFile(path))
-  const { containerId } = decodeFileHeader(boxes[0]!.bytes.subarray(HEADER_LEN), 0)
-  const sessBox = boxes.find((b) => b.header.type === 'sess')!
-  const { sessionId, info } = decodeSession(sessBox.bytes.subarray(HEADER_LEN), sessBox.offset)
-  const key = await unwrapSessionKey(readKeyProvider(keys.keyring), containerId, sessionId, info)
-  const data = boxes.find((b) => !isStructural(b.header.type))!
-  const d = parseDataBox(data.offset, data.bytes, data.header.size)
-  t.ok(d.body.length > size, `precondition: one ciphertext of ${d.body.length} bytes`)
+  const { key, containerId, sessionId, data, d } = await oneBox(t, size)
 
   const base = process.memoryUsage().arrayBuffers
   let peak = 0
