@@ -46,7 +46,7 @@ async function readAll(file: string, pool: WorkerPool | null) {
     positions.push({ offset: b.pos.offset, line: b.pos.line, last: b.pos.last })
     const text = b.data.toString()
     const recs = text.length === 0 ? [] : text.split('\n').slice(0, -1)
-    for (let k = 0; k < b.count; k++) got.push({ i: (JSON.parse(recs[k]!) as { i: number }).i, end: b.ends[k]!, line: b.lines[k]! })
+    for (let k = 0; k < b.count; k++) got.push({ i: (JSON.parse(recs[k]!) as { i: number }).i, end: b.records.end(k)!, line: b.records.line(k)! })
   }
   return { stats, rejects, got, positions }
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream'
 import { MaifError } from '../errors.js'
 import { OrderedJobs, ownedBuffer, type WorkerPool } from '../workers/worker-pool.js'
 import { validateLines } from '../workers/worker.js'
+import { RecordPositions } from './record-positions.js'
 
 const RAW_PREFIX = 64 * 1024
 /** Free bytes in front of each chunk read from a file, where the previous chunk's partial last line is joined. */
@@ -63,11 +64,11 @@ function join(carry: Buffer, data: Buffer): Buffer {
 /** Where a batch ends in its input: what a durable cursor records. */
 export interface Position { file: string; offset: number; line: number; last: boolean }
 /**
- * Line records with where the batch ends in its input (`pos`), and where each of its records ends
- * (`ends[i]`, byte offset after record i's newline; `lines[i]`, its line number). `releaseData`, when set,
- * hands `data`'s memory back for the next reads (see LinesBatch.releaseData).
+ * Line records with where the batch ends in its input (`pos`), and where each of its records ends and its line
+ * number (`records`). `releaseData`, when set, hands `data`'s memory back for the next reads (see
+ * LinesBatch.releaseData).
  */
-export interface PositionedLines { data: Buffer; count: number; pos: Position; ends: Float64Array; lines: Float64Array; releaseData?: () => void }
+export interface PositionedLines { data: Buffer; count: number; pos: Position; records: RecordPositions; releaseData?: () => void }
 
 export interface LineStats { lines: number; accepted: number; rejected: number; bytes: number }
 
@@ -141,14 +142,9 @@ export async function* readLines(
       onReject?.({ file: path, line: firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: Buffer.from(x.raw.buffer, x.raw.byteOffset, x.raw.byteLength) })
     }
     // An empty batch still carries its position, so that a cursor can move past rejected lines.
-    const ends = new Float64Array(r.count)
-    const lines = new Float64Array(r.count)
-    for (let i = 0; i < r.count; i++) {
-      ends[i] = Math.min(done.start + r.ends[i]!, done.end) // a final line without '\n' got one added
-      lines[i] = firstLine + r.lineNos[i]!
-    }
+    const records = new RecordPositions(done.start, done.end, r.ends, firstLine, r.lineNos)
     const data = Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength)
-    yield { data, count: r.count, pos: { file: path, offset: done.end, line: lineNo, last }, ends, lines, ...reusable(data, r.rejects.length) }
+    yield { data, count: r.count, pos: { file: path, offset: done.end, line: lineNo, last }, records, ...reusable(data, r.rejects.length) }
   }
   /**
    * A batch's memory can come back to this reader when it is a whole read buffer that only this batch holds:
@@ -235,7 +231,7 @@ export async function* readLines(
     }
     if (!ended) {
       offset += skipped
-      yield { data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: true }, ends: new Float64Array(0), lines: new Float64Array(0) }
+      yield { data: Buffer.alloc(0), count: 0, pos: { file: path, offset, line: lineNo, last: true }, records: RecordPositions.none }
     }
   } finally {
     // A consumer that stops early closes the file (a stream handed in belongs to the caller).

@@ -36,14 +36,18 @@ export interface LineReject { line: number; reason: string; raw: Uint8Array }
 
 export type WorkerResponse =
   | { op: 'compress'; body: Uint8Array; spare?: Uint8Array; bodyInSpare?: boolean }
-  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array }
+  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array | null }
   | { op: 'boxes'; leaves: Uint8Array[]; failed?: { index: number; code: ErrorCode; message: string } }
   | { op: 'error'; code: ErrorCode; message: string }
 
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
-/** Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. */
-export function validateLines(data: Buffer, validateJson: boolean, maxLine = Infinity): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array } {
+/**
+ * Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. `ends[i]`: where
+ * kept record i ends in the chunk; `lineNos[i]`: its line number in the chunk (from 1), or null when no line was
+ * dropped (record i is line i + 1), the usual case, which then costs no array.
+ */
+export function validateLines(data: Buffer, validateJson: boolean, maxLine = Infinity): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array | null } {
   const rejects: LineReject[] = []
   const keep: Buffer[] = []
   let count = 0
@@ -53,7 +57,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   // Where each kept record ends in the chunk, and its line number: what a cursor needs to resume
   // exactly after the last committed record, even in the middle of a chunk.
   const endsAll: number[] = []
-  const linesAll: number[] = []
+  let linesAll: number[] | null = null // filled only once a line is dropped
   while (start < data.length) {
     // A good JSON line is found and validated in one pass; only a line that fails it (or with no JSON to
     // check) is looked for with indexOf, and then judged on its own. A native call per line cost the workers
@@ -82,17 +86,18 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
     if (reason === null) {
       count++
       endsAll.push(Math.min(nl + 1, data.length))
-      linesAll.push(lines)
+      linesAll?.push(lines)
     } else {
       // Keep the good run before this line; the bad line is reported, never silently lost.
       if (start > keptFrom) keep.push(data.subarray(keptFrom, start))
       keptFrom = nl + 1
       rejects.push({ line: lines, reason, raw: Uint8Array.prototype.slice.call(data, start, nl) })
+      linesAll ??= Array.from({ length: count }, (_, i) => i + 1) // every line so far was kept
     }
     start = nl + 1
   }
   const ends = Uint32Array.from(endsAll)
-  const lineNos = Uint32Array.from(linesAll)
+  const lineNos = linesAll && Uint32Array.from(linesAll)
   if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
   return { valid: Buffer.concat(keep), count, lines, rejects, ends, lineNos }
@@ -171,7 +176,7 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
 
 /** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer, and memory the request moved here whole. */
 function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
-  const views = res.op === 'lines' ? [res.valid, res.ends, res.lineNos] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
+  const views = res.op === 'lines' ? [res.valid, res.ends, ...(res.lineNos ? [res.lineNos] : [])] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
   // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away. So is a
   // body written into it.

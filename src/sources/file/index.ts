@@ -20,7 +20,9 @@ export function applyProgress(files: Map<string, FilePosition>, progress: AckPro
   if (p && p.records > 0) {
     const t = p.token as FileToken
     // A block boundary can fall inside a batch: resume right after its last durable record.
-    if (t.ends && t.lines && p.records <= t.ends.length) files.set(t.file, { offset: t.ends[p.records - 1]!, line: t.lines[p.records - 1]!, done: false })
+    const offset = t.records?.end(p.records - 1)
+    const line = t.records?.line(p.records - 1)
+    if (offset !== undefined && line !== undefined) files.set(t.file, { offset, line, done: false })
   }
   return files
 }
@@ -109,7 +111,7 @@ export const fileSource = defineSource({
       stats: () => ({ records: o.format === 'binary' ? stats.accepted : stats.lines, bytes: stats.bytes, files: stats.files, ...(totalBytes === undefined ? {} : { totalBytes }) }),
       locate(token, ordinal) {
         const t = token as FileToken
-        const line = t.lines?.[ordinal]
+        const line = t.records?.line(ordinal)
         return line === undefined ? { file: t.file } : { file: t.file, line }
       },
       rereads(where) {

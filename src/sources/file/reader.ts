@@ -5,10 +5,11 @@ import { readLines, type LineStats, type Rejection } from '../../core/runtime/li
 import type { WorkerPool } from '../../core/workers/worker-pool.js'
 import type { Batch } from '../../core/runtime/types.js'
 import { readBinary } from './binary.js'
+import type { RecordPositions } from '../../core/runtime/record-positions.js'
 
 export type FileFormat = 'jsonl' | 'text' | 'binary'
 
-/** The file source's acknowledgement token. `ends`/`lines` are absent for binary pieces. */
+/** The file source's acknowledgement token. */
 export interface FileToken {
   file: string
   /** Where the batch ends: byte offset and line number. */
@@ -16,8 +17,8 @@ export interface FileToken {
   line: number
   /** The input is finished once this batch is durable. */
   last: boolean
-  ends?: Float64Array
-  lines?: Float64Array
+  /** Where each record ends, and its line number (absent for binary pieces). */
+  records?: RecordPositions
 }
 
 export interface FileReadOptions {
@@ -74,7 +75,7 @@ export async function* readInputs(files: readonly string[], o: FileReadOptions):
     // After a stop a file is left where the batches taken end (the cursor resumes there); stdin is read to
     // the end of what it had buffered (the reader ends at once: see untilStopped), since it cannot be re-read.
     for await (const b of gen) {
-      const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
+      const ack: FileToken = { file: b.pos.file, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, records: b.records }
       await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack, ...(b.releaseData ? { releaseData: b.releaseData } : {}) })
       if (o.stop?.aborted && !input) return
     }

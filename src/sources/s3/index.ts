@@ -20,7 +20,9 @@ function positions(progress: AckProgress): Map<string, ObjectPosition> {
   if (p && p.records > 0) {
     const t = p.token as ObjectToken
     // A part boundary can fall inside a batch: resume right after its last durable record.
-    if (t.ends && t.lines && p.records <= t.ends.length) at(t, { offset: t.ends[p.records - 1]!, line: t.lines[p.records - 1]!, done: false })
+    const offset = t.records?.end(p.records - 1)
+    const line = t.records?.line(p.records - 1)
+    if (offset !== undefined && line !== undefined) at(t, { offset, line, done: false })
   }
   return out
 }
@@ -76,7 +78,7 @@ export const s3Source = defineSource({
       stats: () => ({ records: o.format === 'binary' ? stats.accepted : stats.lines, bytes: stats.bytes, files: stats.files }),
       locate(token, ordinal) {
         const t = token as ObjectToken
-        const line = t.lines?.[ordinal]
+        const line = t.records?.line(ordinal)
         const object = s3Url(loc.bucket, t.key)
         return line === undefined ? { object } : { object, line }
       },

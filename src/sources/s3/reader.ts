@@ -11,6 +11,7 @@ import { readLines, type LineStats, type Rejection } from '../../core/runtime/li
 import type { WorkerPool } from '../../core/workers/worker-pool.js'
 import type { Batch } from '../../core/runtime/types.js'
 import type { ObjectPosition } from './cursor.js'
+import type { RecordPositions } from '../../core/runtime/record-positions.js'
 
 /** The s3 source's acknowledgement token: the object, where the batch ends, and where each record ends. */
 export interface ObjectToken {
@@ -19,8 +20,8 @@ export interface ObjectToken {
   offset: number
   line: number
   last: boolean
-  ends?: Float64Array
-  lines?: Float64Array
+  /** Where each record ends, and its line number (absent for binary pieces). */
+  records?: RecordPositions
 }
 
 export interface S3ReadOptions {
@@ -116,7 +117,7 @@ export async function* readObjects(o: S3ReadOptions): AsyncGenerator<Batch> {
     const gen = readLines(url, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: from, line: st?.line ?? 0, input })
     try {
       for await (const b of gen) {
-        const ack: ObjectToken = { key, etag, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, ends: b.ends, lines: b.lines }
+        const ack: ObjectToken = { key, etag, offset: b.pos.offset, line: b.pos.line, last: b.pos.last, records: b.records }
         await put({ kind: 'lines', format: o.format === 'jsonl' ? 'json' : 'text', data: b.data, count: b.count, ack })
         if (o.stop.aborted) return
       }
