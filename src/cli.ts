@@ -5,6 +5,7 @@
 import { MaifError, wrapError, type ErrorCode } from './core/errors.js'
 import { requireFips } from './core/format/signing.js'
 import { commandUsage, setCommand, usage, USAGE, wantsHelp } from './cli/args.js'
+import { capYoungGeneration } from './cli/young-generation.js'
 
 // The AWS SDK warns on every Node 20 start that its future releases need Node 22. It is not about anything
 // maif does, so the SDK's own switch turns that one warning off (unless the user set it); other warnings stay.
@@ -93,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!load) usage(`unknown command '${cmd}'`)
     setCommand(cmd)
+    capYoungGeneration()
     if (process.env.MAIF_FIPS === '1') requireFips()
     return await (await load()).default(rest)
   } catch (err) {
