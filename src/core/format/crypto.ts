@@ -63,13 +63,26 @@ export function buildAad(a: AadParts): Buffer {
   return b
 }
 
-/** Encrypts the compressed inner plaintext; returns ciphertext ‖ tag as a list to avoid one copy. */
+/**
+ * The largest piece of ciphertext seal() returns. Node's cipher gives every update() fresh memory; pieces of one
+ * size reuse the chunks the allocator got back from earlier ones, where one block-sized ciphertext, of another
+ * size each time, left holes: a 1 GiB pack peaked about 3.5 MB higher.
+ */
+export const SEAL_PIECE = 64 << 10
+
+/**
+ * Encrypts the compressed inner plaintext; returns ciphertext ‖ tag as a list (pieces of at most SEAL_PIECE bytes,
+ * then the tag), written as it is (writev), never joined.
+ */
 export function seal(key: KeyObject, counter: number, aad: Buffer, plain: Buffer): Buffer[] {
   const c = createCipheriv('aes-256-gcm', key, nonceFor(counter))
   c.setAAD(aad)
-  const body = c.update(plain)
+  const out: Buffer[] = []
+  for (let at = 0; at < plain.length; at += SEAL_PIECE) out.push(c.update(plain.subarray(at, Math.min(at + SEAL_PIECE, plain.length))))
   const fin = c.final()
-  return fin.length ? [body, fin, c.getAuthTag()] : [body, c.getAuthTag()]
+  if (fin.length) out.push(fin)
+  out.push(c.getAuthTag())
+  return out
 }
 
 /** Decrypts and authenticates; the plaintext is returned only after the tag has been checked. */
