@@ -4,6 +4,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { openSync, readSync, closeSync } from 'node:fs'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { jsonLineEnd } from '../format/json-validate.js'
+import { workedBytes } from '../format/reclaim.js'
 import type { Codec } from '../format/format.js'
 
 export type WorkerRequest =
@@ -190,6 +191,8 @@ function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
 }
 
 parentPort?.on('message', async (req: WorkerRequest) => {
+  // Measured now: the answer may move the request's memory back to the sender.
+  const bytes = req.op === 'lines' ? req.data.byteLength : req.op === 'compress' ? req.parts.reduce((n, p) => n + p.byteLength, 0) : 0
   let res: WorkerResponse
   try {
     res = await handle(req)
@@ -197,4 +200,5 @@ parentPort?.on('message', async (req: WorkerRequest) => {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }
   parentPort!.postMessage(res, transferable(res, req))
+  workedBytes(bytes)
 })
