@@ -2,8 +2,8 @@
 // generation each time enough bytes have survived its collections, so a long run ends at its maximum (32 MiB on
 // Node 20 and 22, 128 MiB on Node 24): verify --pub of a million one-record blocks peaked 20 MB higher than with
 // the cap. Observable in a child process that keeps a rolling window of live objects, as a pipeline keeps its
-// batches in flight, and yields as a pipeline does between batches: the young generation's largest size, with and
-// without the cap.
+// batches in flight, yields as a pipeline does between batches, and starts a worker thread part way (which puts
+// V8's flags back): the young generation's largest size, with and without the cap.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,6 +17,7 @@ const MiB = 1 << 20
 
 const CHURN = `
 import { getHeapSpaceStatistics } from 'node:v8'
+import { Worker } from 'node:worker_threads'
 if (process.argv[2] === 'cap') (await import(process.argv[3])).capYoungGeneration()
 const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size
 const window = new Array(50000)
@@ -27,6 +28,8 @@ for (let round = 0; round < 60; round++) {
     window[i] = { round, i, s: 'x'.repeat(i % 64) + i }
   }
   max = Math.max(max, young())
+  // A worker started once the cap holds, as pack starts its pool: starting one resets V8's flags.
+  if (round === 10) await new Promise((r) => new Worker('setTimeout(() => {}, 50)', { eval: true }).on('exit', r))
 }
 process.stdout.write(JSON.stringify({ max }))
 `

@@ -7,8 +7,10 @@
 // --max-semi-space-size is read only when the heap is made, before any code of ours runs; the growth factor is
 // read at each doubling. So it becomes 1 once the young generation reaches half the cap: collections are reported
 // to JavaScript a turn later, and one more doubling may come first. It is process-wide: worker threads' young
-// generations stop growing then too (theirs hold one job's objects at a time). Node 24 would otherwise let it grow
-// to 128 MiB.
+// generations stop growing then too (theirs hold one job's objects at a time). Starting a worker thread puts the
+// flag back to its default, so it is set again after every collection that finds the young generation that
+// large (a 2 GiB pack, which starts its workers after the first doubling, grew it to 32 MiB at 8 s). Node 24
+// would otherwise let it grow to 128 MiB.
 import { PerformanceObserver } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 
@@ -22,14 +24,9 @@ const youngBytes = (): number => getHeapSpaceStatistics().find((s) => s.space_na
  * size of half the cap or more (V8's sizes are not all powers of two: Node 24 stops at 18 MiB).
  */
 export function capYoungGeneration(cap = YOUNG_CAP): void {
-  const reached = (): boolean => {
-    if (youngBytes() < cap / 2) return false
-    setFlagsFromString('--semi-space-growth-factor=1')
-    return true
+  const hold = (): void => {
+    if (youngBytes() >= cap / 2) setFlagsFromString('--semi-space-growth-factor=1')
   }
-  if (reached()) return
-  const obs = new PerformanceObserver(() => {
-    if (reached()) obs.disconnect()
-  })
-  obs.observe({ entryTypes: ['gc'] })
+  hold()
+  new PerformanceObserver(hold).observe({ entryTypes: ['gc'] })
 }
