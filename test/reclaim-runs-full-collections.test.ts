@@ -3,21 +3,15 @@
 // only by a full collection, which V8 seldom starts for a streaming pipeline: a 1 GiB pack ran two, and its RSS
 // crept up all the way. Observable: memory that died old comes back after FULL_EVERY reports, not before.
 import t from 'tap'
-import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks'
 import { FULL_EVERY, RECLAIM_EVERY, droppedBytes } from '../src/core/format/reclaim.js'
+import { watchForcedCollections } from './helpers/gc.js'
 
 const MiB = 1 << 20
 const external = (): number => process.memoryUsage().arrayBuffers
 
 t.test('buffers that die in the old generation are freed by the FULL_EVERY-th collection', async (t) => {
-  const kinds: number[] = []
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind: number; flags: number } }>) {
-      if (e.detail && (e.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) kinds.push(e.detail.kind)
-    }
-  })
-  obs.observe({ entryTypes: ['gc'] })
-  t.teardown(() => obs.disconnect())
+  const gc = watchForcedCollections()
+  t.teardown(() => gc.stop())
 
   const base = external()
   let held: Buffer[] | null = Array.from({ length: 256 }, () => Buffer.allocUnsafeSlow(64 << 10)) // 16 MiB
@@ -32,26 +26,18 @@ t.test('buffers that die in the old generation are freed by the FULL_EVERY-th co
   const after = external()
   t.ok(after - base < 2 * MiB, `the full collection frees them (${((after - base) / MiB).toFixed(1)} MiB left)`)
 
-  await new Promise((r) => setTimeout(r, 50)) // the observer hears of collections on a later turn
-  const full = kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MAJOR).length
-  const young = kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length
-  t.equal(full, 1, 'one forced full collection')
-  t.equal(young, FULL_EVERY - 1, 'and a young one for every other report')
+  await gc.settle()
+  t.equal(gc.full, 1, 'one forced full collection')
+  t.equal(gc.young, FULL_EVERY - 1, 'and a young one for every other report')
 })
 
 t.test('reports below RECLAIM_EVERY add up; nothing runs before they reach it', async (t) => {
-  let forced = 0
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind: number; flags: number } }>) {
-      if (e.detail && (e.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) forced++
-    }
-  })
-  obs.observe({ entryTypes: ['gc'] })
-  t.teardown(() => obs.disconnect())
+  const gc = watchForcedCollections()
+  t.teardown(() => gc.stop())
   for (let i = 0; i < 7; i++) droppedBytes(RECLAIM_EVERY / 8)
-  await new Promise((r) => setTimeout(r, 50))
-  t.equal(forced, 0, 'seven eighths: no collection')
+  await gc.settle()
+  t.equal(gc.young + gc.full, 0, 'seven eighths: no collection')
   droppedBytes(RECLAIM_EVERY / 8)
-  await new Promise((r) => setTimeout(r, 50))
-  t.equal(forced, 1, 'the eighth: one')
+  await gc.settle()
+  t.equal(gc.young + gc.full, 1, 'the eighth: one')
 })

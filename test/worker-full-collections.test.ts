@@ -8,26 +8,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks'
 import { WORKED_EVERY, workedBytes } from '../src/core/format/reclaim.js'
+import { watchForcedCollections } from './helpers/gc.js'
 
 const POOL = pathToFileURL(fileURLToPath(new URL('../dist/core/workers/worker-pool.js', import.meta.url))).href
 
 t.test('workedBytes: one full collection per WORKED_EVERY bytes, none before', async (t) => {
-  let full = 0
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind: number; flags: number } }>) {
-      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (e.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) full++
-    }
-  })
-  obs.observe({ entryTypes: ['gc'] })
-  t.teardown(() => obs.disconnect())
+  const gc = watchForcedCollections()
+  t.teardown(() => gc.stop())
   for (let i = 0; i < 63; i++) workedBytes(WORKED_EVERY / 64)
-  await new Promise((r) => setTimeout(r, 50))
-  t.equal(full, 0, '63/64 of it: none')
+  await gc.settle()
+  t.equal(gc.full + gc.young, 0, '63/64 of it: none')
   workedBytes(WORKED_EVERY / 64)
-  await new Promise((r) => setTimeout(r, 50))
-  t.equal(full, 1, 'the rest: one')
+  await gc.settle()
+  t.equal(gc.full, 1, 'the rest: one full collection')
+  t.equal(gc.young, 0, 'and no young one')
 })
 
 t.test('pool workers run their own full collections as they validate', async (t) => {
