@@ -1,8 +1,8 @@
 // The CLI caps the main thread's young generation at YOUNG_CAP. V8 doubles it, up to 32 MiB on 64-bit, each time
 // the bytes that survived its collections since the last doubling exceed its size, so any long run ends at the
-// maximum whatever it holds: verify --pub peaked at 80 MB on 25,000 one-record blocks and 115 MB on a million,
-// the difference mostly young generation. Held at 8–16 MiB: 94 MB, as fast; never grown (two 1 MiB semi-spaces):
-// 96 MB but 19 % slower.
+// maximum whatever it holds: verify --pub peaked at 76 MiB on 25,000 one-record blocks and 112 MiB on a million,
+// the difference mostly young generation. Held at 8–16 MiB: 93 MiB, as fast; never grown (two 1 MiB
+// semi-spaces): 94 MiB but 19 % slower.
 //
 // --max-semi-space-size is read only when the heap is made, before any code of ours runs; the growth factor is
 // read at each doubling. So it becomes 1 once the young generation reaches half the cap: collections are reported

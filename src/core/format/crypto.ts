@@ -66,7 +66,7 @@ export function buildAad(a: AadParts): Buffer {
 /**
  * The largest piece of ciphertext seal() returns. Node's cipher gives every update() fresh memory; pieces of one
  * size reuse the chunks the allocator got back from earlier ones, where one block-sized ciphertext, of another
- * size each time, left holes: a 1 GiB pack peaked about 3.5 MB higher.
+ * size each time, left holes: a 1 GiB pack peaked about 3.5 MiB higher.
  */
 export const SEAL_PIECE = 64 << 10
 

@@ -83,7 +83,7 @@ let worked = 0
  * WORKED_EVERY bytes, a full collection of its heap. Its own young collections (every few MiB of JSON checked)
  * move the memory of the messages in flight into its old generation, where they die; a worker runs no full
  * collection of its own in a streaming job, and the two workers' malloc arenas grew through a whole 2 GiB pack.
- * With it, a 1 GiB pack peaked about 6 MB lower, for some 5 ms a collection (about 8 a worker per GiB).
+ * With it, a 1 GiB pack peaked about 6 MiB lower, for some 5 ms a collection (about 8 a worker per GiB).
  */
 export function workedBytes(bytes: number): void {
   worked += bytes
