@@ -39,6 +39,13 @@ export class RecordPositions {
     return rel === undefined ? undefined : Math.min(this.#start + rel, this.#end)
   }
 
+  /** Where a cursor resumes once the first `n` records are durable: just after record n − 1. */
+  after(n: number): { offset: number; line: number } | undefined {
+    const offset = this.end(n - 1)
+    const line = this.line(n - 1)
+    return offset === undefined || line === undefined ? undefined : { offset, line }
+  }
+
   /** Record `i`'s line number in the input (from 1); undefined past the last record. */
   line(i: number): number | undefined {
     if (!Number.isInteger(i) || i < 0 || i >= this.#ends.length) return undefined

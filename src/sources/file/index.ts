@@ -20,9 +20,8 @@ export function applyProgress(files: Map<string, FilePosition>, progress: AckPro
   if (p && p.records > 0) {
     const t = p.token as FileToken
     // A block boundary can fall inside a batch: resume right after its last durable record.
-    const offset = t.records?.end(p.records - 1)
-    const line = t.records?.line(p.records - 1)
-    if (offset !== undefined && line !== undefined) files.set(t.file, { offset, line, done: false })
+    const at = t.records?.after(p.records)
+    if (at) files.set(t.file, { ...at, done: false })
   }
   return files
 }

@@ -20,9 +20,8 @@ function positions(progress: AckProgress): Map<string, ObjectPosition> {
   if (p && p.records > 0) {
     const t = p.token as ObjectToken
     // A part boundary can fall inside a batch: resume right after its last durable record.
-    const offset = t.records?.end(p.records - 1)
-    const line = t.records?.line(p.records - 1)
-    if (offset !== undefined && line !== undefined) at(t, { offset, line, done: false })
+    const after = t.records?.after(p.records)
+    if (after) at(t, { ...after, done: false })
   }
   return out
 }
