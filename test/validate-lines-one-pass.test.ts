@@ -1,10 +1,10 @@
-// validateLines finds the end of a good JSON line with the validator itself (jsonLineEnd), in the same pass
-// that checks it, and looks for the newline with indexOf only when a line fails. The result must be exactly
+// validateLines has every line of a chunk found and judged in one pass (judgeLines, in WebAssembly), and looks
+// for newlines with indexOf only when there is no JSON to check. The result must be exactly
 // what splitting on '\n' first and judging each line with JSON.parse gives: same records, same line numbers,
 // same rejects, same resume positions. The oracle below is that, written out plainly.
 import t from 'tap'
 import fc from 'fast-check'
-import { jsonLineEnd, MAX_DEPTH } from '../src/core/format/json-validate.js'
+import { isValidJson, judgeLines, MAX_DEPTH } from '../src/core/format/json-validate.js'
 import { validateLines } from '../src/core/workers/worker.js'
 
 interface Out { valid: Buffer; count: number; lines: number; rejects: Array<{ line: number; reason: string; raw: Uint8Array }>; ends: Uint32Array; lineNos: Uint32Array }
@@ -53,32 +53,83 @@ const same = (a: Omit<Out, 'lineNos'> & { lineNos: Uint32Array | null }, b: Out)
 
 const show = (b: Buffer): string => JSON.stringify(b.toString('latin1'))
 
-t.test('jsonLineEnd: the newline (or the end) after a good line, -1 after a bad one', async (t) => {
-  const cases: Array<[string, number]> = [
-    ['{}\n', 2], ['{}', 2], ['{} \t\r\n', 5], ['1\n2\n', 1], ['"a"\nx', 3], ['true\n', 4], ['[1,2]\r\n', 6],
-    ['{\n}\n', -1], // an object split over two lines: both lines are bad
-    ['"a\nb"\n', -1], // a raw newline inside a string
-    ['tru\ne\n', -1], ['1.\n5\n', -1], ['1e\n5\n', -1], ['-\n1\n', -1], ['\n', -1], ['\r\n', -1], ['', -1],
-    ['{} x\n', -1], ['{}{}\n', -1], ['[1,\n2]\n', -1], ['nul\nl\n', -1], ['"\\\n"\n', -1], ['"\\u00\n41"\n', -1],
-  ]
-  for (const [s, want] of cases) {
-    const b = Buffer.from(s, 'latin1')
-    t.equal(jsonLineEnd(b, 0, b.length), want, show(b))
+/** judgeLines' answer, as plain arrays. */
+function judged(b: Uint8Array): { ends: number[]; bad: number[] } {
+  const j = judgeLines(b)
+  return { ends: Array.from(j.ends.subarray(0, j.count)), bad: Array.from(j.bad.subarray(0, j.count)) }
+}
+
+/** The same, worked out by splitting on '\n' and JSON.parse. */
+function judgedByParse(b: Uint8Array): { ends: number[]; bad: number[] } {
+  const data = Buffer.from(b.buffer, b.byteOffset, b.length)
+  const ends: number[] = []
+  const bad: number[] = []
+  for (let start = 0; start < data.length;) {
+    let nl = data.indexOf(0x0a, start)
+    if (nl === -1) nl = data.length
+    let ok = nl > start
+    try {
+      if (ok) JSON.parse(data.toString('utf8', start, nl))
+    } catch {
+      ok = false
+    }
+    ends.push(nl)
+    bad.push(ok ? 0 : 1)
+    start = nl + 1
   }
-  // From the middle of a buffer, and bounded by `end`.
-  const b = Buffer.from('xx{"a":1}\n{"b":2}\n')
-  t.equal(jsonLineEnd(b, 2, b.length), 9)
-  t.equal(jsonLineEnd(b, 10, b.length), 17)
-  t.equal(jsonLineEnd(b, 10, 16), -1, 'cut before its closing brace')
+  return { ends, bad }
+}
+
+t.test('judgeLines: where each line ends, and whether it is bad', async (t) => {
+  // [text, first line's end, first line bad]
+  const cases: Array<[string, number, number]> = [
+    ['{}\n', 2, 0], ['{}', 2, 0], ['{} \t\r\n', 5, 0], ['1\n2\n', 1, 0], ['"a"\nx', 3, 0], ['true\n', 4, 0], ['[1,2]\r\n', 6, 0],
+    ['{\n}\n', 1, 1], // an object split over two lines: both lines are bad
+    ['"a\nb"\n', 2, 1], // a raw newline inside a string
+    ['tru\ne\n', 3, 1], ['1.\n5\n', 2, 1], ['1e\n5\n', 2, 1], ['-\n1\n', 1, 1], ['\n', 0, 1], ['\r\n', 1, 1],
+    ['{} x\n', 4, 1], ['{}{}\n', 4, 1], ['[1,\n2]\n', 3, 1], ['nul\nl\n', 3, 1], ['"\\\n"\n', 2, 1], ['"\\u00\n41"\n', 5, 1],
+  ]
+  for (const [s, end, bad] of cases) {
+    const b = Buffer.from(s, 'latin1')
+    const got = judged(b)
+    t.same([got.ends[0], got.bad[0]], [end, bad], show(b))
+    t.same(got, judgedByParse(b), `${show(b)}: every line as JSON.parse judges it`)
+  }
+  t.equal(judgeLines(Buffer.alloc(0)).count, 0, 'no bytes, no lines')
+  // A view into the middle of a larger buffer: positions count from the view's start.
+  const b = Buffer.from('xx{"a":1}\n{"b":2}\n').subarray(2)
+  t.same(judged(b), { ends: [7, 15], bad: [0, 0] })
+  t.same(judged(b.subarray(0, 14)), { ends: [7, 14], bad: [0, 1] }, 'cut before its closing brace')
+})
+
+t.test('judgeLines: more lines than the validator takes in one call', async (t) => {
+  // 40,000 lines (the validator answers for 16,384 at a time), with bad lines and a deep one past the first call.
+  const lines = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 3 ? '{"bad":' : i === 20_000 ? '['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1) : `{"i":${i}}`))
+  const data = Buffer.from(lines.join('\n') + '\n')
+  const got = judged(data)
+  t.equal(got.ends.length, 40_000)
+  t.same(got, judgedByParse(data), 'every line, in every call, as JSON.parse judges it')
+  t.equal(got.bad[20_000], 0, 'the deep line, judged by JSON.parse, is good')
+})
+
+t.test('judgeLines and isValidJson after a larger input: only the bytes given count', async (t) => {
+  // The validator's memory grows to the largest input and keeps its bytes; a shorter input must not see them.
+  const big = Buffer.from('{"a":"' + 'x'.repeat(3 << 20) + '"}\ntrue\n')
+  t.same(judged(big), { ends: [big.length - 6, big.length - 1], bad: [0, 0] })
+  t.same(judged(Buffer.from('{"a":"x')), { ends: [7], bad: [1] }, 'an unterminated string stays unterminated')
+  t.same(judged(Buffer.from('true\n')), { ends: [4], bad: [0] })
+  t.same(judged(Buffer.from('tru')), { ends: [3], bad: [1] }, '"tru" is not "true"')
+  t.equal(isValidJson(Buffer.from('[1,2]'), 0, 5), true)
+  t.equal(isValidJson(Buffer.from('[1,2'), 0, 4), false, 'nor "[1,2" "[1,2]"')
 })
 
 t.test('nesting deeper than MAX_DEPTH: the fallback stops at the line end too', async (t) => {
   const deep = '['.repeat(MAX_DEPTH + 5) + ']'.repeat(MAX_DEPTH + 5)
   const good = Buffer.from(`${deep}\n{"next":1}\n`)
-  t.equal(jsonLineEnd(good, 0, good.length), deep.length, 'a good deep line ends at its newline')
+  t.same(judged(good), { ends: [deep.length, good.length - 1], bad: [0, 0] }, 'a good deep line ends at its newline')
   t.ok(same(validateLines(good, true), oracle(good, true)), 'and validateLines keeps both lines')
   const bad = Buffer.from(`${deep.slice(0, -1)}\n]\n`)
-  t.equal(jsonLineEnd(bad, 0, bad.length), -1, 'a deep line closed on the next line is bad')
+  t.same(judged(bad).bad, [1, 1], 'a deep line closed on the next line is bad')
   t.ok(same(validateLines(bad, true), oracle(bad, true)), 'and validateLines rejects both lines')
 })
 
