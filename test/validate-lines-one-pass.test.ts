@@ -102,14 +102,19 @@ t.test('judgeLines: where each line ends, and whether it is bad', async (t) => {
   t.same(judged(b.subarray(0, 14)), { ends: [7, 14], bad: [0, 1] }, 'cut before its closing brace')
 })
 
-t.test('judgeLines: more lines than the validator takes in one call', async (t) => {
-  // 40,000 lines (the validator answers for 16,384 at a time), with bad lines and a deep one past the first call.
+t.test('judgeLines: many lines, bad and deep ones among them, and a line per byte', async (t) => {
+  // 40,000 lines, with bad lines and a deep one (judged by JSON.parse) far into the chunk.
   const lines = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 3 ? '{"bad":' : i === 20_000 ? '['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1) : `{"i":${i}}`))
   const data = Buffer.from(lines.join('\n') + '\n')
   const got = judged(data)
   t.equal(got.ends.length, 40_000)
   t.same(got, judgedByParse(data), 'every line, in every call, as JSON.parse judges it')
   t.equal(got.bad[20_000], 0, 'the deep line, judged by JSON.parse, is good')
+  // As many lines as bytes: the most a chunk can have, each with its end and verdict.
+  const empty = Buffer.alloc(100_000, 0x0a)
+  t.same(judged(empty), judgedByParse(empty), '100,000 empty lines, all bad')
+  const ones = Buffer.from('1\n'.repeat(50_000) + '1')
+  t.same(judged(ones), judgedByParse(ones), '50,001 one-digit lines, all good')
 })
 
 t.test('judgeLines and isValidJson after a larger input: only the bytes given count', async (t) => {

@@ -29,12 +29,10 @@ interface Validator {
   validateOne(data: number, len: number): number
 }
 
-// Memory layout: the validator's stack of open containers, then the line ends and verdicts of one call, then
-// the input.
-const CAP = 16_384 // lines per call
-const ENDS = 16_384
-const VERDICTS = ENDS + CAP * 4
-const INPUT = VERDICTS + CAP
+// Memory layout: the validator's stack of open containers (MAX_DEPTH bytes), then the input, then one line end (u32)
+// and one verdict (u8) for each line, as many as the input has bytes in the worst case. Only the pages written are
+// ever touched: a 1 MiB chunk of agent records uses 14 KB of the 5 MiB set aside for its lines.
+const INPUT = 16_384
 const PAGE = 65_536
 const BAD = 1
 const DEEP = 2
@@ -51,17 +49,15 @@ function instance(): Validator {
   return (validator = v)
 }
 
-/** `len` bytes from `buf` at `start`, copied to the validator's input. */
-function load(v: Validator, buf: Uint8Array, start: number, len: number): void {
-  const need = INPUT + len - v.memory.buffer.byteLength
-  if (need > 0) {
-    try {
-      v.memory.grow(Math.ceil(need / PAGE))
-    } catch (err) {
-      throw new MaifError('MAIF_ERR_RECORD_TOO_LARGE', `${len} bytes of JSON lines at once are more than the validator's memory can take; lower maxLineLength`, { cause: err })
-    }
+/** Memory for `len` bytes of input and the answers about its lines, grown to it if need be. */
+function reserve(v: Validator, len: number, lines: number): void {
+  const need = INPUT + len + 8 + lines * 5 - v.memory.buffer.byteLength
+  if (need <= 0) return
+  try {
+    v.memory.grow(Math.ceil(need / PAGE))
+  } catch (err) {
+    throw new MaifError('MAIF_ERR_RECORD_TOO_LARGE', `${len} bytes of JSON at once are more than the validator's memory can take; lower maxLineLength`, { cause: err })
   }
-  new Uint8Array(v.memory.buffer, INPUT, len).set(buf.subarray(start, start + len))
 }
 
 /** JSON.parse's own verdict, for input nested deeper than MAX_DEPTH. */
@@ -83,12 +79,18 @@ export function isValidJson(buf: Uint8Array, start: number, end: number): boolea
   if (end > buf.length) end = buf.length
   if (end <= start) return false
   const v = instance()
-  load(v, buf, start, end - start)
-  const r = v.validateOne(INPUT, end - start)
+  const len = end - start
+  reserve(v, len, 0)
+  new Uint8Array(v.memory.buffer, INPUT, len).set(buf.subarray(start, end))
+  const r = v.validateOne(INPUT, len)
   return r === DEEP ? parses(buf, start, end) : r === 1
 }
 
-/** The lines of a chunk, judged: `ends[k]` is where line k's '\n' is (or the chunk's length), `bad[k]` is 1 when it is not valid JSON. */
+/**
+ * The lines of a chunk, judged: `ends[k]` is where line k's '\n' is (or the chunk's length), `bad[k]` is 1 when
+ * the line is not valid JSON. Both are views into the validator's memory, good until its next call on this thread:
+ * a worker judges a chunk without allocating anything of its own.
+ */
 export interface JudgedLines { count: number; ends: Uint32Array; bad: Uint8Array }
 
 /**
@@ -98,33 +100,17 @@ export interface JudgedLines { count: number; ends: Uint32Array; bad: Uint8Array
 export function judgeLines(data: Uint8Array): JudgedLines {
   const v = instance()
   const len = data.length
-  load(v, data, 0, len)
-  let ends = new Uint32Array(0)
-  let bad = new Uint8Array(0)
-  let count = 0
-  for (let from = 0; from < len;) {
-    const n = v.validateLines(INPUT + from, len - from, ENDS, VERDICTS, CAP)
-    if (count + n > ends.length) {
-      // Room for this call's lines, and as many again in the next: one call is usually the whole chunk.
-      const grown = new Uint32Array(count + n + (n === CAP ? CAP : 0))
-      grown.set(ends.subarray(0, count))
-      ends = grown
-      const grownBad = new Uint8Array(grown.length)
-      grownBad.set(bad.subarray(0, count))
-      bad = grownBad
-    }
-    const lineEnds = new Uint32Array(v.memory.buffer, ENDS, n)
-    const verdicts = new Uint8Array(v.memory.buffer, VERDICTS, n)
-    const base = from // the call's line ends count from here
-    for (let k = 0; k < n; k++) {
-      const nl = base + lineEnds[k]!
-      let verdict = verdicts[k]!
-      if (verdict === DEEP) verdict = parses(data, from, nl) ? 0 : BAD
-      ends[count] = nl
-      bad[count] = verdict
-      count++
-      from = nl + 1
-    }
+  // A line is at least its '\n', so there are at most len + 1 of them (none for an empty chunk).
+  reserve(v, len, len + 1)
+  new Uint8Array(v.memory.buffer, INPUT, len).set(data)
+  const endsAt = (INPUT + len + 3) & ~3
+  const badAt = endsAt + 4 * (len + 1)
+  const count = v.validateLines(INPUT, len, endsAt, badAt, len + 1)
+  const ends = new Uint32Array(v.memory.buffer, endsAt, count)
+  const bad = new Uint8Array(v.memory.buffer, badAt, count)
+  for (let k = 0; k < count; k++) {
+    // Nested too deep for the module: JSON.parse judges the line itself.
+    if (bad[k] === DEEP) bad[k] = parses(data, k === 0 ? 0 : ends[k - 1]! + 1, ends[k]!) ? 0 : BAD
   }
   return { count, ends, bad }
 }

@@ -55,13 +55,14 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   let lines = 0
   let start = 0
   let keptFrom = 0
-  // Where each kept record ends in the chunk, and its line number: what a cursor needs to resume
-  // exactly after the last committed record, even in the middle of a chunk.
-  const endsAll: number[] = []
-  let linesAll: number[] | null = null // filled only once a line is dropped
   // With JSON to check, every line is found and judged in one pass over the chunk (judgeLines); without, each
   // line's end is found with indexOf.
   const judged = validateJson ? judgeLines(data) : null
+  // Where each kept record ends in the chunk, and its line number: what a cursor needs to resume
+  // exactly after the last committed record, even in the middle of a chunk.
+  const endsKept = judged ? new Uint32Array(judged.count) : null // judged: at most one record per line
+  const endsText: number[] = []
+  let linesAll: number[] | null = null // filled only once a line is dropped
   while (start < data.length) {
     let nl: number
     let good = false
@@ -88,8 +89,10 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
       }
     }
     if (reason === null) {
+      const end = Math.min(nl + 1, data.length)
+      if (endsKept) endsKept[count] = end
+      else endsText.push(end)
       count++
-      endsAll.push(Math.min(nl + 1, data.length))
       linesAll?.push(lines)
     } else {
       // Keep the good run before this line; the bad line is reported, never silently lost.
@@ -100,7 +103,8 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
     }
     start = nl + 1
   }
-  const ends = Uint32Array.from(endsAll)
+  // Its own memory, whole (it moves to the main thread without a copy).
+  const ends = endsKept ? (count === endsKept.length ? endsKept : endsKept.slice(0, count)) : Uint32Array.from(endsText)
   const lineNos = linesAll && Uint32Array.from(linesAll)
   if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
