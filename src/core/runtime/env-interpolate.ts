@@ -5,7 +5,8 @@
 // Only string values are interpolated, never map keys. In YAML, a plain (unquoted) scalar that is exactly one
 // ${...} expression is re-read as a YAML scalar after interpolation, so `level: ${ZSTD_LEVEL:3}` gives the
 // number 3; quote the scalar ("${VAR}") to keep a string.
-import { isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml'
+import type { Document, Node } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import { MaifError } from '../errors.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -146,7 +147,7 @@ export function interpolateValue<T>(value: T, env: Env): { value: T; problems: E
 export function interpolateDocument(doc: Document, env: Env, src: string): EnvProblem[] {
   const problems: EnvProblem[] = []
   const walk = (node: unknown, path: ValuePath): void => {
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return
       const r = interpolateString(node.value, env)
       const start = node.range?.[0]
@@ -163,12 +164,12 @@ export function interpolateDocument(doc: Document, env: Env, src: string): EnvPr
       else node.value = r.value
       return
     }
-    if (isMap(node)) {
+    if (yaml().isMap(node)) {
       for (const pair of node.items) {
-        const k = isScalar(pair.key) ? pair.key.value : pair.key
+        const k = yaml().isScalar(pair.key) ? pair.key.value : pair.key
         walk(pair.value, [...path, typeof k === 'number' ? k : String(k)])
       }
-    } else if (isSeq(node)) {
+    } else if (yaml().isSeq(node)) {
       node.items.forEach((item, i) => walk(item, [...path, i]))
     }
     // an alias is left alone: the node it points to is interpolated where it is defined
@@ -180,7 +181,7 @@ export function interpolateDocument(doc: Document, env: Env, src: string): EnvPr
 /** Reads a string as a YAML scalar ("3" → 3, "true" → true); anything that is not a plain scalar stays a string. */
 export function rescalar(text: string): unknown {
   if (text === '') return text
-  const d = parseDocument(text)
-  if (d.errors.length > 0 || !isScalar(d.contents)) return text
+  const d = yaml().parseDocument(text)
+  if (d.errors.length > 0 || !yaml().isScalar(d.contents)) return text
   return d.contents.value
 }

@@ -5,8 +5,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pino, type Logger } from 'pino'
-import cliProgress from 'cli-progress'
-import { Counter, Gauge, Registry } from 'prom-client'
+import type CliProgress from 'cli-progress'
+import type * as PromClient from 'prom-client'
+import { createRequire } from 'node:module'
 import { MaifError, wrapError } from '../errors.js'
 
 export interface StageCounters {
@@ -230,6 +231,8 @@ export function startProgress(
 
   // cli-progress only supplies the terminal handling (cursor, redraw, width); the line itself is
   // formatted from our snapshot so the bar, the logs and /metrics can never disagree.
+  // Loaded only for a terminal's bar (CommonJS, so the same module an import would give).
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress
   const bar = new cliProgress.SingleBar({
     stream,
     format: (_options, params, payload: { snap?: MetricsSnapshot }) => {
@@ -279,6 +282,8 @@ export async function startPrometheus(
   metrics: RunMetrics,
   opts: { port?: number; host?: string } = {},
 ): Promise<{ port: number; url: string; close(): Promise<void> }> {
+  // prom-client is loaded only when an endpoint is asked for: it took some 16 ms of every run's start-up.
+  const { Counter, Gauge, Registry } = createRequire(import.meta.url)('prom-client') as typeof PromClient
   const registry = new Registry()
   registry.setDefaultLabels({ ...metrics.labels })
   const pipeline = metrics.pipeline

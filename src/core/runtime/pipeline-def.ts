@@ -4,7 +4,8 @@
 import { access, constants, readFile } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml'
+import type { Document, LineCounter, Node, YAMLError } from 'yaml'
+import { yaml } from './yaml-lib.js'
 import { MaifError, type ErrorCode } from '../errors.js'
 import { interpolateDocument, interpolateValue, rescalar, type Env, type EnvProblem } from './env-interpolate.js'
 import { pipelineSchema, type PipelineDefinition } from './pipeline-schema.js'
@@ -357,8 +358,8 @@ function analyzeText(text: string, file: string, format: 'yaml' | 'json', opts: 
   // YAML does not allow tabs as indentation; JSON does. A leading tab is never inside a JSON string, and
   // replacing it with one space keeps every offset.
   const src = format === 'json' ? text.replace(/^[\t ]+/gm, (ws) => ws.replace(/\t/g, ' ')) : text
-  const lc = new LineCounter()
-  const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false })
+  const lc = new (yaml().LineCounter)()
+  const doc = yaml().parseDocument(src, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false })
   const issues: LintIssue[] = []
   const pos = (offset: number): { line: number; column: number } => {
     const p = lc.linePos(offset)
@@ -473,8 +474,8 @@ function locate(doc: Document, path: IssuePath, atKey: boolean, lc: LineCounter)
   for (let k = 0; k < path.length; k++) {
     const seg = path[k]!
     const isLast = k === path.length - 1
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg))
+    if (yaml().isMap(node)) {
+      const pair = node.items.find((p) => (yaml().isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg))
       if (!pair) break
       if (isLast && atKey) {
         best = rangeStart(pair.key) ?? best
@@ -483,7 +484,7 @@ function locate(doc: Document, path: IssuePath, atKey: boolean, lc: LineCounter)
       node = pair.value
       // a key with no value (`fsync:`) has a null scalar without a range: point at the key
       best = rangeStart(node) ?? rangeStart(pair.key) ?? best
-    } else if (isSeq(node) && typeof seg === 'number') {
+    } else if (yaml().isSeq(node) && typeof seg === 'number') {
       node = node.items[seg]
       if (node === undefined) break
       best = rangeStart(node) ?? best
@@ -521,14 +522,14 @@ function applySetToDocument(doc: Document, set: Record<string, string>): { key: 
     const path: IssuePath = []
     let node: unknown = doc.contents
     for (const seg of segs) {
-      if (isSeq(node)) {
+      if (yaml().isSeq(node)) {
         const idx = /^\d+$/.test(seg) ? Number(seg) : NaN
         if (!(idx <= node.items.length)) throw new MaifError('MAIF_ERR_USAGE', `--set ${key}: '${seg}' is not an index of the list at '${path.join('.') || '(root)'}' (it has ${node.items.length} items)`)
         path.push(idx)
         node = node.items[idx]
-      } else if (isMap(node) || node === undefined || node === null) {
+      } else if (yaml().isMap(node) || node === undefined || node === null) {
         path.push(seg)
-        node = isMap(node) ? node.get(seg, true) : undefined
+        node = yaml().isMap(node) ? node.get(seg, true) : undefined
       } else {
         throw new MaifError('MAIF_ERR_USAGE', `--set ${key}: '${path.join('.') || '(root)'}' is not a map or list`)
       }
