@@ -42,9 +42,9 @@ function oracle(data: Buffer, validateJson: boolean, maxLine = Infinity): Out {
 }
 
 /** validateLines' result `a` against the oracle's `b`. Its line numbers may be null only when no line was dropped. */
-const same = (a: Omit<Out, 'lineNos'> & { lineNos: Uint32Array | null }, b: Out): boolean =>
+const same = (a: Omit<Out, 'lineNos' | 'ends'> & { ends: Uint32Array | null; lineNos: Uint32Array | null }, b: Out): boolean =>
   a.valid.equals(b.valid) && a.count === b.count && a.lines === b.lines &&
-  a.ends.length === b.ends.length && a.ends.every((x, i) => x === b.ends[i]) &&
+  a.ends !== null && a.ends.length === b.ends.length && a.ends.every((x, i) => x === b.ends[i]) &&
   (a.lineNos === null
     ? b.rejects.length === 0 && b.lineNos.every((x, i) => x === i + 1)
     : a.lineNos.length === b.lineNos.length && a.lineNos.every((x, i) => x === b.lineNos[i])) &&
@@ -157,7 +157,9 @@ t.test('validateLines gives what splitting first and JSON.parse give, on random 
       const want = oracle(data, validateJson, maxLine)
       rejected += want.rejects.length
       kept += want.count
-      return same(got, want)
+      // Without positions (no cursor to resume), the same answer but for the record ends, which are not made.
+      const bare = validateLines(data, validateJson, maxLine, false)
+      return same(got, want) && bare.ends === null && same({ ...bare, ends: got.ends }, want)
     }),
     { numRuns: 20_000 },
   )

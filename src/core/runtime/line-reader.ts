@@ -93,7 +93,7 @@ export interface Rejection {
 
 export async function* readLines(
   path: string, json: boolean, maxLine: number, hwm: number, pool: WorkerPool | null, stats: LineStats, onReject: ((r: Rejection) => void) | undefined,
-  from: { offset: number; line: number; input?: NodeJS.ReadableStream; stop?: AbortSignal } = { offset: 0, line: 0 },
+  from: { offset: number; line: number; input?: NodeJS.ReadableStream; stop?: AbortSignal; positions?: boolean } = { offset: 0, line: 0 },
 ): AsyncGenerator<PositionedLines> {
   // A chunk of whole lines on its way through a worker, or an over-long line dropped between two chunks. Both go
   // through one ordered window, and lines are numbered as they come out of it: the workers count them, so the
@@ -110,16 +110,17 @@ export async function* readLines(
   let skipping = false // inside an over-long line: drop bytes until its newline
   let lineNo = from.line // lines taken out of the window so far
   let offset = from.offset // input bytes submitted so far, up to the last whole line
+  const positions = from.positions ?? true // where each record ends, for a cursor to resume from
   const submit = (chunk: Buffer, consumed: number): Promise<Done> => {
     offset += consumed
     const end = offset
     const start = end - Math.min(consumed, chunk.length) // skipped bytes of an over-long line come before the chunk
     // Text lines need no parsing: finding their ends here is cheaper than a round trip to a worker.
-    if (!json || !pool) return Promise.resolve({ kind: 'lines' as const, res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine) }, start, end })
+    if (!json || !pool) return Promise.resolve({ kind: 'lines' as const, res: { op: 'lines' as const, ...validateLines(chunk, json, maxLine, positions) }, start, end })
     // The chunk is moved to the worker, not copied. A fileChunks buffer moves whole: its bytes outside the
     // chunk are the free room in front and a tail already copied into `carry`, which nothing else reads.
     const own = ours.has(chunk.buffer) ? { view: chunk, buffer: chunk.buffer as ArrayBuffer } : ownedBuffer(chunk)
-    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine }, [own.buffer]).then((res) => ({ kind: 'lines' as const, res, start, end }))
+    return pool.run({ op: 'lines', data: own.view, validateJson: json, maxLine, positions }, [own.buffer]).then((res) => ({ kind: 'lines' as const, res, start, end }))
   }
   /** Takes one result out of the window, in input order; yields a batch for a chunk of lines. */
   const take = function* (done: Done, last = false): Generator<PositionedLines> {
@@ -142,7 +143,7 @@ export async function* readLines(
       onReject?.({ file: path, line: firstLine + x.line, reason: x.reason, code: 'MAIF_ERR_RECORD', raw: Buffer.from(x.raw.buffer, x.raw.byteOffset, x.raw.byteLength) })
     }
     // An empty batch still carries its position, so that a cursor can move past rejected lines.
-    const records = new RecordPositions(done.start, done.end, r.ends, firstLine, r.lineNos)
+    const records = new RecordPositions(done.start, done.end, r.ends ?? r.count, firstLine, r.lineNos)
     const data = Buffer.from(r.valid.buffer, r.valid.byteOffset, r.valid.byteLength)
     yield { data, count: r.count, pos: { file: path, offset: done.end, line: lineNo, last }, records, ...reusable(data, r.rejects.length) }
   }

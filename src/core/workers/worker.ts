@@ -9,7 +9,7 @@ import type { Codec } from '../format/format.js'
 
 export type WorkerRequest =
   | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[]; giveBack?: boolean }
-  | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number }
+  | { op: 'lines'; data: Uint8Array; validateJson: boolean; maxLine?: number; positions?: boolean }
   | BoxesRequest
 
 /**
@@ -37,7 +37,7 @@ export interface LineReject { line: number; reason: string; raw: Uint8Array }
 
 export type WorkerResponse =
   | { op: 'compress'; body: Uint8Array; spare?: Uint8Array; bodyInSpare?: boolean }
-  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array | null }
+  | { op: 'lines'; valid: Uint8Array; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array | null; lineNos: Uint32Array | null }
   | { op: 'boxes'; leaves: Uint8Array[]; failed?: { index: number; code: ErrorCode; message: string } }
   | { op: 'error'; code: ErrorCode; message: string }
 
@@ -45,10 +45,11 @@ const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byt
 
 /**
  * Splits a chunk of whole lines ('\n'-terminated), validates each as JSON, and drops the bad ones. `ends[i]`: where
- * kept record i ends in the chunk; `lineNos[i]`: its line number in the chunk (from 1), or null when no line was
- * dropped (record i is line i + 1), the usual case, which then costs no array.
+ * kept record i ends in the chunk, or null without `positions` (nothing will resume from them); `lineNos[i]`: its
+ * line number in the chunk (from 1), or null when no line was dropped (record i is line i + 1), the usual case,
+ * which then costs no array.
  */
-export function validateLines(data: Buffer, validateJson: boolean, maxLine = Infinity): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array; lineNos: Uint32Array | null } {
+export function validateLines(data: Buffer, validateJson: boolean, maxLine = Infinity, positions = true): { valid: Buffer; count: number; lines: number; rejects: LineReject[]; ends: Uint32Array | null; lineNos: Uint32Array | null } {
   const rejects: LineReject[] = []
   const keep: Buffer[] = []
   let count = 0
@@ -60,7 +61,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
   const judged = validateJson ? judgeLines(data) : null
   // Where each kept record ends in the chunk, and its line number: what a cursor needs to resume
   // exactly after the last committed record, even in the middle of a chunk.
-  const endsKept = judged ? new Uint32Array(judged.count) : null // judged: at most one record per line
+  const endsKept = judged && positions ? new Uint32Array(judged.count) : null // judged: at most one record per line
   const endsText: number[] = []
   let linesAll: number[] | null = null // filled only once a line is dropped
   while (start < data.length) {
@@ -91,7 +92,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
     if (reason === null) {
       const end = Math.min(nl + 1, data.length)
       if (endsKept) endsKept[count] = end
-      else endsText.push(end)
+      else if (positions) endsText.push(end)
       count++
       linesAll?.push(lines)
     } else {
@@ -104,7 +105,7 @@ export function validateLines(data: Buffer, validateJson: boolean, maxLine = Inf
     start = nl + 1
   }
   // Its own memory, whole (it moves to the main thread without a copy).
-  const ends = endsKept ? (count === endsKept.length ? endsKept : endsKept.slice(0, count)) : Uint32Array.from(endsText)
+  const ends = !positions ? null : endsKept ? (count === endsKept.length ? endsKept : endsKept.slice(0, count)) : Uint32Array.from(endsText)
   const lineNos = linesAll && Uint32Array.from(linesAll)
   if (rejects.length === 0) return { valid: data, count, lines, rejects, ends, lineNos }
   if (keptFrom < data.length) keep.push(data.subarray(keptFrom))
@@ -177,14 +178,14 @@ export async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       if (spare && body.buffer === spare.buffer) return { op: 'compress', body, bodyInSpare: true }
       return { op: 'compress', body, ...(spare ? { spare } : {}) }
     }
-    case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine) }
+    case 'lines': return { op: 'lines', ...validateLines(buf(req.data), req.validateJson, req.maxLine, req.positions) }
     case 'boxes': return boxes(req)
   }
 }
 
 /** Buffers a response can hand back without a copy: those that span their whole ArrayBuffer, and memory the request moved here whole. */
 function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
-  const views = res.op === 'lines' ? [res.valid, res.ends, ...(res.lineNos ? [res.lineNos] : [])] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
+  const views = res.op === 'lines' ? [res.valid, ...(res.ends ? [res.ends] : []), ...(res.lineNos ? [res.lineNos] : [])] : res.op === 'compress' ? [res.body] : res.op === 'boxes' ? res.leaves : []
   const out = new Set<ArrayBuffer>()
   // A spare is handed back whole, whatever part of it the view covers: the sender gave all of it away. So is a
   // body written into it.

@@ -92,6 +92,8 @@ export const fileSource = defineSource({
     return {
       batches: () => readInputs(files, {
         format: o.format, pool: o.format === 'jsonl' ? ctx.pool() : null, stats, concurrency: o.concurrency ?? 1,
+        // Record ends are only for a cursor to resume from; dead letters name lines without them.
+        positions: cursor !== null,
         maxLineLength: o.maxLineLength ?? 16 << 20, stop: ctx.stop,
         onReject: (r) => ctx.deadLetter({ code: r.code, reason: r.reason, raw: r.raw, ...(r.truncated ? { truncated: true } : {}), source: { file: r.file, line: r.line } }),
         ...(cursor ? { start: (f: string) => cursor.position(f) } : {}),

@@ -29,6 +29,8 @@ export interface FileReadOptions {
   concurrency: number
   stats: LineStats & { files: number }
   onReject: (r: Rejection) => void
+  /** Keep where each record ends, for a cursor to resume from (default true). */
+  positions?: boolean
   /** Where each file starts (from a cursor); files marked done are skipped. */
   start?: (file: string) => { offset: number; line: number; done: boolean } | undefined
   /** Graceful stop: no new batch is read once this is aborted. */
@@ -71,7 +73,7 @@ export async function* readInputs(files: readonly string[], o: FileReadOptions):
       return
     }
     const input = file === '-' ? o.stdin ?? process.stdin : undefined
-    const gen = readLines(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}), ...(o.stop ? { stop: o.stop } : {}) })
+    const gen = readLines(file, o.format === 'jsonl', o.maxLineLength, 1 << 20, o.pool, o.stats, o.onReject, { offset: st?.offset ?? 0, line: st?.line ?? 0, ...(input ? { input } : {}), ...(o.stop ? { stop: o.stop } : {}), ...(o.positions === false ? { positions: false } : {}) })
     // After a stop a file is left where the batches taken end (the cursor resumes there); stdin is read to
     // the end of what it had buffered (the reader ends at once: see untilStopped), since it cannot be re-read.
     for await (const b of gen) {
