@@ -149,29 +149,22 @@ function scanLine(start: usize, end: usize, lineEnds: bool): isize {
       const r = scanString(i + 1, end)
       if (r < 0) return -1
       i = <usize>r
-    } else if (c == 0x7b) {
+    } else if (c == 0x7b || c == 0x5b) {
+      // An object or an array: empty, or its first member or element comes next.
       if (depth == MAX_DEPTH) return DEEP
-      store<u8>(STACK + <usize>depth, 1)
+      const isObject = c == 0x7b
+      store<u8>(STACK + <usize>depth, isObject ? 1 : 0)
       depth++
       i = skipWs(i + 1, end, lineEnds)
-      if (i < end && load<u8>(i) == 0x7d) {
+      if (i < end && <u32>load<u8>(i) == (isObject ? <u32>0x7d : <u32>0x5d)) {
         depth--
         i++
       } else {
-        const r = scanKey(i, end, lineEnds)
-        if (r < 0) return -1
-        i = <usize>r
-        continue
-      }
-    } else if (c == 0x5b) {
-      if (depth == MAX_DEPTH) return DEEP
-      store<u8>(STACK + <usize>depth, 0)
-      depth++
-      i = skipWs(i + 1, end, lineEnds)
-      if (i < end && load<u8>(i) == 0x5d) {
-        depth--
-        i++
-      } else {
+        if (isObject) {
+          const r = scanKey(i, end, lineEnds)
+          if (r < 0) return -1
+          i = <usize>r
+        }
         continue
       }
     } else if (c == 0x74) {
