@@ -12,7 +12,6 @@ import { getFips } from 'node:crypto'
 import { MaifError, wrapError } from '../errors.js'
 import { requireFips } from '../format/signing.js'
 import { WorkerPool } from '../workers/worker-pool.js'
-import { availableParallelism } from 'node:os'
 import { builtins, type ComponentRegistry, type ComponentSpec, type SinkSpec, type TransformSpec } from './component.js'
 import { checkPipeline, componentsOf, formatIssue, PipelineDefError } from './pipeline-def.js'
 import { encryptionRequired, parseDurationMs, resolveDeadLetter, resolveSinks, type ComponentEntry, type PipelineDefinition } from './pipeline-schema.js'
@@ -77,13 +76,6 @@ interface Output {
 
 interface Group { token: AckToken; envelopes: Batch[] }
 
-/**
- * Worker threads of a run that does not say: one more than the cores, at most 8. The main thread works too
- * (framing, hashing, encryption, I/O), and on two cores a third worker kept both busy where two left gaps: a 1 GiB
- * pack took 3.08–3.21 s against 3.27–3.34 s with two, for some 16 MiB more memory.
- */
-export const defaultConcurrency = (): number => Math.min(8, availableParallelism() + 1)
-
 /** Runs a pipeline definition to completion (or to a graceful stop) and reports what happened. */
 export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}): Promise<RunReport> {
   const started = Date.now()
@@ -114,7 +106,7 @@ export async function runPipeline(def: PipelineDefinition, opts: RunOptions = {}
     ...(def.batching?.period === undefined ? {} : { periodMs: parseDurationMs(def.batching.period) }),
   }
   let pool: WorkerPool | null = null
-  const getPool = (): WorkerPool => (pool ??= new WorkerPool(Math.max(1, Math.min(def.concurrency ?? defaultConcurrency(), 8))))
+  const getPool = (): WorkerPool => (pool ??= new WorkerPool(Math.max(1, Math.min(def.concurrency ?? 2, 8))))
   const outputsInfo = sinks.outputs.map((e) => {
     const spec = registry.get('sink', e.type)!
     const key = spec.key?.(optionsOf(e), cwd)

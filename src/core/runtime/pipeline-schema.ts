@@ -131,7 +131,7 @@ export function pipelineSchema(registry: ComponentRegistry = builtins): z.ZodTyp
       deadLetter: sink.describe('where records that cannot be processed go; default: <first container path>.dead-letter.jsonl').optional(),
       batching: BatchingSchema.optional(),
       retry: RetrySchema.optional(),
-      concurrency: posInt('worker threads for CPU work (JSON validation, compression); default one more than the cores, at most 8').optional(),
+      concurrency: posInt('worker threads for CPU work (JSON validation, compression)').optional(),
       security: SecuritySchema.optional(),
       labels: z.record(z.string().min(1), z.string()).describe('extra labels for metrics and logs').optional(),
       observability: ObservabilitySchema.optional(),
