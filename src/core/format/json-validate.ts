@@ -25,7 +25,7 @@ declare const WebAssembly: {
 interface Validator {
   memory: { buffer: ArrayBuffer; grow(pages: number): number }
   MAX_DEPTH: { value: number }
-  validateLines(data: number, len: number, ends: number, verdicts: number, cap: number): number
+  validateLines(data: number, len: number, ends: number, verdicts: number): number
   validateOne(data: number, len: number): number
 }
 
@@ -105,7 +105,7 @@ export function judgeLines(data: Uint8Array): JudgedLines {
   new Uint8Array(v.memory.buffer, INPUT, len).set(data)
   const endsAt = (INPUT + len + 3) & ~3
   const badAt = endsAt + 4 * (len + 1)
-  const count = v.validateLines(INPUT, len, endsAt, badAt, len + 1)
+  const count = v.validateLines(INPUT, len, endsAt, badAt)
   const ends = new Uint32Array(v.memory.buffer, endsAt, count)
   const bad = new Uint8Array(v.memory.buffer, badAt, count)
   for (let k = 0; k < count; k++) {

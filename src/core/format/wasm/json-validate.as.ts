@@ -222,17 +222,16 @@ function nextNewline(i: usize, end: usize): usize {
 }
 
 /**
- * Splits the `len` bytes at `data` into lines and judges each, for at most `cap` lines. For line k, the u32 at
- * ends + 4k is the offset of its '\n' (or `len`), and the byte at verdicts + k is 0 when the line is valid JSON,
- * 1 when it is not, and 2 when it is nested deeper than MAX_DEPTH, for the caller to judge. Returns the number
- * of lines judged: a last line without '\n' counts, nothing after a final '\n' does. The caller goes on after
- * the last line's '\n' while that is before `len`.
+ * Splits the `len` bytes at `data` into lines and judges each. For line k, the u32 at ends + 4k is the offset of its
+ * '\n' (or `len`), and the byte at verdicts + k is 0 when the line is valid JSON, 1 when it is not, and 2 when it is
+ * nested deeper than MAX_DEPTH, for the caller to judge. Returns the number of lines: a last line without '\n'
+ * counts, nothing after a final '\n' does. The caller leaves room for len + 1 lines (a line is at least its '\n').
  */
-export function validateLines(data: usize, len: u32, ends: usize, verdicts: usize, cap: u32): u32 {
+export function validateLines(data: usize, len: u32, ends: usize, verdicts: usize): u32 {
   const end = data + <usize>len
   let start = data
   let n: u32 = 0
-  while (start < end && n < cap) {
+  while (start < end) {
     const r = scanLine(start, end, true)
     let nl: usize
     let verdict: u8 = 0
