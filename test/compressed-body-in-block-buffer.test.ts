@@ -66,12 +66,15 @@ for (const [where, p] of [['on a worker', pool], ['inline', undefined]] as const
     })
   }
 
-  t.test(`a plaintext session keeps the body (${where}): it is the box's payload`, async (t) => {
+  t.test(`a plaintext session keeps the body (${where}): it is the box's payload, given back once written`, async (t) => {
     const { buffers, given } = recording()
     const c = await toCompressed(block(buffers, texts['agent logs']), 'zstd', undefined, p)
     const sealed = sealBlock(session(false), c)
-    t.same(given, [], 'never given back')
+    t.same(given, [], 'not given back when sealed')
     t.ok(sealed.payload.includes(c.body), 'the payload is the body itself')
+    t.type(sealed.release, 'function', 'the box will hand it back once written')
+    sealed.release!()
+    t.same(given, [c.body.buffer], 'released: the buffer goes back, once')
   })
 
   t.test(`gzip compresses into new memory (${where}): the block's buffer goes back at once`, async (t) => {

@@ -45,6 +45,11 @@ export interface SealedBlock {
   payload: Buffer[]
   payloadLen: number
   records: number
+  /**
+   * Hands the payload's memory back to the write path, once the box is written: set for a plaintext body that lies
+   * in a recycled block buffer (an encrypted one goes back as soon as it is sealed into new memory).
+   */
+  release?: () => void
 }
 
 /** A framed box at a known file offset. */
@@ -56,6 +61,8 @@ export interface Box {
   size: number
   parts: Buffer[]
   records: number
+  /** Called once the box is written: its parts' memory may then be reused (see SealedBlock.release). */
+  release?: () => void
   /** Set on the tail that closes a commit: everything up to treeSize is durable once it is written. */
   commit?: Commit
 }

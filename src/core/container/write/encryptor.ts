@@ -21,11 +21,13 @@ export function sealBlock(session: WriterSession, b: CompressedBlock): SealedBlo
     ? seal(session.encKey!, counter, buildAad({ containerId: session.containerId, sessionId: session.sessionId, type: b.type, version: BOX_VERSION, flags: b.flags, prefix, pub: b.pub }), b.body)
     : [b.body]
   // Encrypted into new memory, the compressed body is read no more: its buffer goes back to the write path. A
-  // plaintext body is the box's payload itself, and stays with it.
+  // plaintext body is the box's payload itself: its buffer goes back once the box is written (release).
   if (encrypt && b.recycle) b.recycle.give(b.body.buffer as ArrayBuffer)
+  const recycle = !encrypt ? b.recycle : undefined
   return {
     kind: 'sealed', type: b.type, flags: b.flags, enc: encrypt ? ENC_AES_256_GCM : ENC_NONE,
     payload: [prefix, b.pub, ...body], payloadLen: DATA_PREFIX_LEN + b.pub.length + bodyLen, records: b.records,
+    ...(recycle ? { release: () => recycle.give(b.body.buffer as ArrayBuffer) } : {}),
   }
 }
 

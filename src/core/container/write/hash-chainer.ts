@@ -73,7 +73,7 @@ export class HashChainer extends Transform {
         sealed = sealBlock(this.#s, b)
       } else throw new MaifError('MAIF_ERR_INVALID_OPTION', 'the hash-chainer takes compressed or encrypted blocks')
       if (this.#s.encrypted && sealed.enc === ENC_NONE) throw new MaifError('MAIF_ERR_ENCRYPTION_REQUIRED', 'a plaintext block reached an encrypted session')
-      this.#frame(sealed.type, sealed.flags, sealed.payload, sealed.payloadLen, sealed.records)
+      this.#frame(sealed.type, sealed.flags, sealed.payload, sealed.payloadLen, sealed.records, sealed.release)
       this.#pending++
       this.#pendingBytes += HEADER_LEN + sealed.payloadLen
       this.#records += sealed.records
@@ -106,14 +106,14 @@ export class HashChainer extends Transform {
     for (const p of this.#s.preamble) this.#frame(p.type, 0, [p.payload], p.payload.length, 0)
   }
 
-  #frame(type: string, flags: number, payload: Buffer[], payloadLen: number, records: number): void {
+  #frame(type: string, flags: number, payload: Buffer[], payloadLen: number, records: number, release?: () => void): void {
     const s = this.#s
     const size = HEADER_LEN + payloadLen
     const header = encodeHeader({ type, size, version: BOX_VERSION, flags, seq: s.seq, prev: s.prev })
     const parts = [header, ...payload]
     const leaf = leafHashParts(parts)
     this.#entries.push({ seq: s.seq, offset: this.#offset, size, type, version: BOX_VERSION, flags, leaf })
-    const box: Box = { kind: 'box', type, seq: s.seq, offset: this.#offset, size, parts, records }
+    const box: Box = { kind: 'box', type, seq: s.seq, offset: this.#offset, size, parts, records, ...(release ? { release } : {}) }
     s.tree.push(leaf)
     s.prev = leaf
     s.seq++
