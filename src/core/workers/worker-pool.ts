@@ -19,12 +19,24 @@ const WORKER_BOOT = `import(${JSON.stringify(WORKER_URL.href)})`
 const bootFromCode = (): boolean => process.execArgv.some((a) => a === '--input-type' || a.startsWith('--input-type='))
 
 interface Job { req: WorkerRequest; transfer: ArrayBuffer[]; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }
+/** One worker thread and the jobs sent to it, by id, not answered yet. */
+interface Slot { worker: Worker; jobs: Map<number, Job> }
+/** The messages between the pool and a worker: a job and its id, and the answer under the same id. */
+export interface JobMessage { id: number; req: WorkerRequest }
+export interface AnswerMessage { id: number; res: WorkerResponse }
+
+/**
+ * Jobs sent ahead to each worker: when it finishes one, the next is already in its queue. With one at a time, a
+ * worker sat idle from its answer until the main thread, busy or not scheduled (two workers and the main thread
+ * share two cores), took the answer and sent the next job: a 1 GiB pack kept the cores about 88 % busy.
+ */
+export const JOBS_PER_WORKER = 2
 
 export class WorkerPool {
   readonly size: number
-  readonly #idle: Worker[] = []
+  readonly #slots: Slot[] = []
   readonly #queue: Job[] = []
-  readonly #busy = new Map<Worker, Job>()
+  #nextId = 0
   #closed = false
 
   #started = false
@@ -41,7 +53,18 @@ export class WorkerPool {
 
   #start(): void {
     this.#started = true
-    for (let i = 0; i < this.size; i++) this.#idle.push(this.#spawn())
+    for (let i = 0; i < this.size; i++) {
+      const slot: Slot = { worker: undefined as unknown as Worker, jobs: new Map() }
+      this.#attach(slot)
+      this.#slots.push(slot)
+    }
+  }
+
+  /** Jobs sent to the workers and not answered yet (at most JOBS_PER_WORKER a worker; the rest wait here). */
+  get inFlight(): number {
+    let n = 0
+    for (const s of this.#slots) n += s.jobs.size
+    return n
   }
 
   /** Whether the workers were started (a lazy pool starts them with its first job). */
@@ -49,31 +72,32 @@ export class WorkerPool {
     return this.#started
   }
 
-  #spawn(): Worker {
+  /** Starts a worker thread for `slot` (again, after its last one failed). */
+  #attach(slot: Slot): void {
     // Small heaps: a worker holds a few blocks at a time, and unbounded young generations inflate RSS.
     const fromCode = bootFromCode()
     const w = new Worker(fromCode ? WORKER_BOOT : WORKER_URL, { eval: fromCode, resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 } })
+    slot.worker = w
     w.unref()
-    w.on('message', (res: WorkerResponse) => {
-      const job = this.#busy.get(w)
-      this.#busy.delete(w)
-      this.#idle.push(w)
+    w.on('message', (m: AnswerMessage) => {
+      const job = slot.jobs.get(m.id)
+      slot.jobs.delete(m.id)
       if (job) {
-        if (res.op === 'error') job.reject(new MaifError(res.code, res.message))
-        else job.resolve(res)
+        if (m.res.op === 'error') job.reject(new MaifError(m.res.code, m.res.message))
+        else job.resolve(m.res)
       }
       this.#pump()
     })
     w.on('error', (err) => {
-      const job = this.#busy.get(w)
-      this.#busy.delete(w)
-      job?.reject(new MaifError('MAIF_ERR_IO', `a worker thread failed: ${err.message}`, { cause: err }))
+      // Every job sent to this thread is lost with it.
+      const lost = [...slot.jobs.values()]
+      slot.jobs.clear()
+      for (const job of lost) job.reject(new MaifError('MAIF_ERR_IO', `a worker thread failed: ${err.message}`, { cause: err }))
       if (!this.#closed) {
-        this.#idle.push(this.#spawn())
+        this.#attach(slot)
         this.#pump()
       }
     })
-    return w
   }
 
   /**
@@ -89,21 +113,30 @@ export class WorkerPool {
     })
   }
 
+  /** Sends queued jobs to the least busy workers, up to JOBS_PER_WORKER each; a worker with none lets the process exit. */
   #pump(): void {
-    while (this.#idle.length > 0 && this.#queue.length > 0) {
-      const w = this.#idle.pop()!
+    while (this.#queue.length > 0) {
+      let slot: Slot | undefined
+      for (const s of this.#slots) if (s.jobs.size < JOBS_PER_WORKER && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s
+      if (slot === undefined) break
       const job = this.#queue.shift()!
-      this.#busy.set(w, job)
-      w.ref()
-      w.postMessage(job.req, job.transfer)
+      const id = this.#nextId++
+      slot.jobs.set(id, job)
+      slot.worker.ref()
+      try {
+        slot.worker.postMessage({ id, req: job.req } satisfies JobMessage, job.transfer)
+      } catch (err) {
+        slot.jobs.delete(id)
+        job.reject(new MaifError('MAIF_ERR_IO', `a job could not be sent to a worker thread: ${(err as Error).message}`, { cause: err }))
+      }
     }
-    for (const w of this.#idle) w.unref()
+    for (const s of this.#slots) if (s.jobs.size === 0) s.worker.unref()
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    const all = [...this.#idle, ...this.#busy.keys()]
-    this.#idle.length = 0
+    const all = this.#slots.map((s) => s.worker)
+    this.#slots.length = 0
     await Promise.all(all.map((w) => w.terminate()))
   }
 }

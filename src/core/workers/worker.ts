@@ -198,7 +198,17 @@ function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
   return [...out]
 }
 
-parentPort?.on('message', async (req: WorkerRequest) => {
+/**
+ * One job at a time, in the order sent: the pool sends the next job before this one is answered, and a handler that
+ * awaits (a module loading on first use) must not let the next one start meanwhile (the zstd scratch memory and
+ * the validator's answers are per thread).
+ */
+let chain: Promise<void> = Promise.resolve()
+parentPort?.on('message', (m: { id: number; req: WorkerRequest }) => {
+  chain = chain.then(() => answer(m.id, m.req), () => answer(m.id, m.req))
+})
+
+async function answer(id: number, req: WorkerRequest): Promise<void> {
   // Measured now: the answer may move the request's memory back to the sender.
   const bytes = req.op === 'lines' ? req.data.byteLength : req.op === 'compress' ? req.parts.reduce((n, p) => n + p.byteLength, 0) : 0
   let res: WorkerResponse
@@ -207,6 +217,11 @@ parentPort?.on('message', async (req: WorkerRequest) => {
   } catch (err) {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }
-  parentPort!.postMessage(res, transferable(res, req))
+  try {
+    parentPort!.postMessage({ id, res }, transferable(res, req))
+  } catch (err) {
+    // An answer that cannot be sent still answers its job, and the jobs after it still run.
+    parentPort!.postMessage({ id, res: { op: 'error', code: 'MAIF_ERR_IO', message: `a worker's answer could not be sent: ${(err as Error)?.message ?? err}` } })
+  }
   workedBytes(bytes)
-})
+}
