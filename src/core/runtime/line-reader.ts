@@ -102,12 +102,10 @@ export async function* readLines(
   type Done =
     | { kind: 'lines'; res: Awaited<ReturnType<WorkerPool['run']>>; start: number; end: number }
     | { kind: 'long'; raw: Buffer }
-  // One chunk per worker, and one more: the workers take jobs in order from one queue, and validating a chunk
-  // takes less time than compressing it (in a 1 GiB pack, 1.0 s against 1.4 s per worker). Since each worker is
-  // sent its next job ahead (JOBS_PER_WORKER), the one extra chunk keeps a validated batch ready for the framer
-  // while the others are checked: a 1 GiB pack, paired runs, 3.48 -> 3.35 s, for one more read buffer and block
-  // buffer (peak RSS +3-4 MiB; +2.7 MiB at 16 MiB). Two per worker held about 10 MiB more at no further gain.
-  const jobs = new OrderedJobs<Done>(pool ? pool.size + 1 : 2)
+  // One chunk per worker: the workers take jobs in order from one queue, and validating a chunk takes less time
+  // than compressing it (in a 1 GiB pack, 1.0 s against 1.4 s per worker). Two per worker queued validations
+  // ahead of the compressor's blocks, and the pack held about 10 MiB more at no gain in speed.
+  const jobs = new OrderedJobs<Done>(pool ? pool.size : 2)
   let carry: Buffer | null = null
   let skipping = false // inside an over-long line: drop bytes until its newline
   let lineNo = from.line // lines taken out of the window so far
