@@ -55,3 +55,17 @@ t.test('two workers share the queue: each gets up to two jobs, the least busy fi
   t.same(results.map((r) => r.op === 'lines' && r.count), Array.from({ length: n }, (_, i) => i + 1), 'every job got its own answer')
   t.equal(pool.inFlight, 0)
 })
+
+t.test('a worker that dies fails both jobs sent to it, and the pool goes on with a new one', async (t) => {
+  const pool = new WorkerPool(1)
+  t.teardown(() => pool.close())
+  // Two million bad lines: each rejection is kept with its reason, past the worker's 128 MB heap limit.
+  const killer = pool.run({ op: 'lines', data: Buffer.from('x\n'.repeat(2_000_000)), validateJson: true })
+  const behind = pool.run({ op: 'lines', data: Buffer.from('{}\n'), validateJson: true })
+  t.equal(pool.inFlight, 2, 'both were sent to the one worker')
+  await t.rejects(killer, { code: 'MAIF_ERR_IO', message: /a worker thread failed/ }, 'the job that killed it fails, and says why')
+  await t.rejects(behind, { code: 'MAIF_ERR_IO', message: /a worker thread failed/ }, 'so does the one sent ahead to it: nothing waits for ever')
+  const after = await pool.run({ op: 'lines', data: Buffer.from('{}\n{}\n'), validateJson: true })
+  t.ok(after.op === 'lines' && after.count === 2, 'a new worker takes the next job')
+  t.equal(pool.inFlight, 0)
+})
