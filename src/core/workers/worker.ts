@@ -6,6 +6,7 @@ import { MaifError, type ErrorCode } from '../errors.js'
 import { judgeLines } from '../format/json-validate.js'
 import { workedBytes } from '../format/reclaim.js'
 import type { Codec } from '../format/format.js'
+import type { AnswerMessage, JobMessage } from './worker-pool.js'
 
 export type WorkerRequest =
   | { op: 'compress'; codec: Codec; level?: number; parts: Uint8Array[]; giveBack?: boolean }
@@ -204,7 +205,7 @@ function transferable(res: WorkerResponse, req: WorkerRequest): ArrayBuffer[] {
  * the validator's answers are per thread).
  */
 let chain: Promise<void> = Promise.resolve()
-parentPort?.on('message', (m: { id: number; req: WorkerRequest }) => {
+parentPort?.on('message', (m: JobMessage) => {
   chain = chain.then(() => answer(m.id, m.req), () => answer(m.id, m.req))
 })
 
@@ -218,7 +219,7 @@ async function answer(id: number, req: WorkerRequest): Promise<void> {
     res = err instanceof MaifError ? { op: 'error', code: err.code, message: err.message } : { op: 'error', code: 'MAIF_ERR_IO', message: String((err as Error)?.message ?? err) }
   }
   try {
-    parentPort!.postMessage({ id, res }, transferable(res, req))
+    parentPort!.postMessage({ id, res } satisfies AnswerMessage, transferable(res, req))
   } catch (err) {
     // An answer that cannot be sent still answers its job, and the jobs after it still run.
     parentPort!.postMessage({ id, res: { op: 'error', code: 'MAIF_ERR_IO', message: `a worker's answer could not be sent: ${(err as Error)?.message ?? err}` } })
