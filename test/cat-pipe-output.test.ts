@@ -2,7 +2,9 @@
 // (block-output.ts, stdoutFd): what comes out must be exactly the records, in order, whatever the reader's pace;
 // `| head` still ends cat with 0; `>>` and output already in the file keep their place.
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as delay } from 'node:timers/promises'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CLI, maif } from './helpers/cli.js'
@@ -59,4 +61,53 @@ t.test('cat into pipes and files', async (t) => {
     t.equal(r.code, 0)
     t.ok(r.stdout === input)
   })
+
+  t.test('a socket read slowly, and a socket closed early', async (t) => {
+    const args = [CLI, 'cat', join(dir, 'c.maif'), '--keyring', join(dir, 'keys'), '--jsonl']
+    // The parent reads nothing for half a second, then a piece at a time: cat's blocking writes wait for it.
+    const slow = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    slow.stdout.pause()
+    let err = ''
+    slow.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    const closed = new Promise<number | null>((res) => slow.on('close', res))
+    await delay(500)
+    const got: Buffer[] = []
+    for await (const chunk of slow.stdout) {
+      got.push(chunk as Buffer)
+      await delay(1)
+    }
+    t.equal(await closed, 0, err)
+    t.ok(Buffer.concat(got).toString() === input, 'the records, byte for byte, in order')
+    // The parent stops reading after 100,000 bytes: cat ends with 0 and nothing on stderr, as with `| head`.
+    const early = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err2 = ''
+    early.stderr.on('data', (d: Buffer) => { err2 += d.toString() })
+    const closed2 = new Promise<number | null>((res) => early.on('close', res))
+    let n = 0
+    for await (const chunk of early.stdout) {
+      n += (chunk as Buffer).length
+      if (n >= 100_000) break // destroys our end of the socket
+    }
+    t.equal(await closed2, 0)
+    t.equal(err2, '')
+  })
+})
+
+t.test('a socket on stdout is written blocking while cat writes, and set back after', async (t) => {
+  const module = fileURLToPath(new URL('../dist/cli/block-output.js', import.meta.url))
+  // O_NONBLOCK (04000) in the flags /proc shows for fd 1, which is the socket spawn made.
+  const script = `
+    import { readFileSync } from 'node:fs'
+    import { stdoutFd } from ${JSON.stringify(module)}
+    const nonblocking = () => (parseInt(/flags:\\s+(\\d+)/.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))[1], 8) & 0o4000) !== 0
+    process.stdout.write('')
+    const before = nonblocking()
+    const d = stdoutFd()
+    const during = nonblocking()
+    d.close()
+    process.stderr.write(JSON.stringify({ fd: d.fd, before, during, after: nonblocking() }))
+  `
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+  t.equal(r.status, 0, r.stderr)
+  t.strictSame(JSON.parse(r.stderr), { fd: 1, before: true, during: false, after: true }, 'Node\'s non-blocking socket, blocking for cat, then as it was')
 })

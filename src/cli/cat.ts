@@ -30,7 +30,7 @@ export default async function cat(args: string[]): Promise<number> {
   // --dedupe: JSON records with Kafka coordinates (the kafka source's metadataField) print once.
   const dedupe = values.dedupe ? new OffsetDedupe(typeof values['dedupe-field'] === 'string' ? values['dedupe-field'] : '_kafka') : null
   const emit = async (type: string, data: Buffer): Promise<void> => { await writeOut(out, dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data) }
-  // Blocks streamed from verify share one buffer (reuseData): each is written out (or copied) before the next.
+  // Blocks streamed from verify share one buffer (reuseData): the output copies each before the next is opened.
   const direct = values.seq === undefined ? stdoutFd() : null
   const output = new BlockOutput(out, direct?.fd ?? null)
   const emitFlushed = (type: string, data: Buffer): Promise<void> => output.write(dedupe && type === 'JSON' ? dedupe.filterBlock(data) : data)
