@@ -9,13 +9,14 @@ import { readKeyProvider } from '../core/format/kms/read-keys.js'
 import { auditCli, auditKeys } from './audit-log.js'
 
 /**
- * Containers from this size up are hashed on worker threads. Below it, one thread hashes faster than two
- * workers start: SHA-256 runs at about 1.8 GB/s on one thread here, and each worker costs some tens of
- * milliseconds of CPU to boot. Measured (Node 20, 1 MiB blocks): a 4 MB container 0.10 s inline against 0.14 s
- * with the pool, a 68 MB one 0.16-0.17 s both ways, a 271 MB one 0.31-0.35 s inline against 0.27-0.30 s. (At
- * 512 MiB, the threshold until the pool sent jobs ahead, workers were dearer: 0.1-0.15 s each.)
+ * Containers from this size up are hashed on worker threads. Below it, one thread hashes about as fast as two
+ * workers, which cost memory: SHA-256 runs at about 1.8 GB/s on one thread here, and each worker takes some tens
+ * of milliseconds to boot and about 11 MiB to exist. Measured (1 MiB blocks): a 68 MB container 0.16-0.17 s both
+ * ways; a 271 MB one 0.27-0.30 s with the pool against 0.31-0.35 s inline on Node 20, 237 against 265 ms on
+ * Node 24, for 106 MiB of peak RSS against 84 (the bench's check that verify's memory stays flat from a 16 MiB
+ * input to a 1 GiB one then fails). So the pool waits for containers where its time matters more than that.
  */
-const PARALLEL_FROM = 128 << 20
+const PARALLEL_FROM = 512 << 20
 /**
  * With a keyring every block is also decrypted and decompressed, about six times the work of hashing it: the
  * workers pay for their start from this size up.
