@@ -5,21 +5,26 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
-import { BlockOutput, QUEUE_BYTES } from '../src/cli/block-output.js'
+import { BlockOutput, COPY_MAX, QUEUE_BYTES } from '../src/cli/block-output.js'
 
-/** A stream that holds every write until `release()` calls it back, and keeps a copy of what it was given. */
-function held(): Writable & { writes: Buffer[]; waiting: number; release: () => void } {
+/**
+ * A stream that holds every write until `release()` calls it back, and keeps a copy of what it was given
+ * (`writes`) and the memory it was given it in (`memories`).
+ */
+function held(): Writable & { writes: Buffer[]; memories: ArrayBufferLike[]; waiting: number; release: () => void } {
   const writes: Buffer[] = []
+  const memories: ArrayBufferLike[] = []
   const callbacks: Array<() => void> = []
   const w = new Writable({
     highWaterMark: 1,
     write(chunk: Buffer, _enc, cb) {
       writes.push(Buffer.from(chunk))
+      memories.push(chunk.buffer)
       callbacks.push(cb)
     },
   })
   Object.defineProperty(w, 'waiting', { get: () => callbacks.length })
-  return Object.assign(w as Writable & { waiting: number }, { writes, release: () => { callbacks.shift()?.() } })
+  return Object.assign(w as Writable & { waiting: number }, { writes, memories, release: () => { callbacks.shift()?.() } })
 }
 
 /** Flushes `o`, letting the held stream take the last write. */
@@ -73,7 +78,7 @@ t.test(`at most ${QUEUE_BYTES} bytes wait: a further block waits for the one bef
 t.test('a block larger than the queue is queued alone', async (t) => {
   const out = held()
   const o = new BlockOutput(out)
-  const big = randomBytes(QUEUE_BYTES * 3)
+  const big = randomBytes(QUEUE_BYTES + 100_000)
   t.ok(await settles(o.write(big)), 'an empty queue takes it')
   const next = o.write(randomBytes(40_000))
   t.notOk(await settles(next), 'the next block waits for it')
@@ -81,6 +86,23 @@ t.test('a block larger than the queue is queued alone', async (t) => {
   await next
   await finish(o, out)
   t.equal(out.writes.length, 2)
+})
+
+t.test(`a block larger than ${COPY_MAX} bytes is not copied: it is written from the caller's memory, in order, and waited for`, async (t) => {
+  const out = held()
+  const o = new BlockOutput(out)
+  const before = randomBytes(200_000)
+  const huge = randomBytes(COPY_MAX + 1)
+  t.ok(await settles(o.write(before)), 'a block before it is queued')
+  const writing = o.write(huge)
+  t.notOk(await settles(writing), 'the large block waits for the write before it')
+  out.release()
+  t.notOk(await settles(writing), 'and for its own write')
+  t.equal(out.memories[1], huge.buffer, 'the stream was given the caller\'s memory')
+  out.release()
+  await writing
+  await o.flush()
+  t.ok(Buffer.concat(out.writes).equals(Buffer.concat([before, huge])), 'both, in order')
 })
 
 t.test('the queue reuses its buffers: many blocks go out through a few', async (t) => {
